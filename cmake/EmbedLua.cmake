@@ -1,0 +1,12 @@
+# Turns DIR/*.lua into a C++ file defining switchyard::store::lua_source(name).
+file(GLOB files ${DIR}/*.lua)
+list(SORT files)
+set(body "// Generated from state-store/lua/*.lua; do not edit.\n#include <string_view>\nnamespace switchyard::store {\nstd::string_view lua_source(std::string_view name) {\n")
+foreach(f ${files})
+  get_filename_component(n ${f} NAME_WE)
+  file(READ ${f} content)
+  string(APPEND body "  if (name == \"${n}\") {\n    return R\"SYLUA(${content})SYLUA\";\n  }\n")
+endforeach()
+string(APPEND body "  return {};\n}\n}  // namespace switchyard::store\n")
+file(WRITE ${OUT}.tmp "${body}")
+file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)

@@ -1,0 +1,45 @@
+#pragma once
+/// The C++ SDK for writing Switchyard functions (Knative runtime contract):
+/// listen on $PORT, answer health checks, map thrown errors to the error
+/// envelope {"errorType","errorMessage"}, drain on SIGTERM.
+#include <functional>
+#include <stdexcept>
+#include <string>
+
+#include <nlohmann/json.hpp>
+#include "switchyard/http/message.hpp"
+
+namespace switchyard::function {
+
+using Json = nlohmann::json;
+
+/// Throw this from a handler to fail the step with a named error that
+/// Retry/Catch can match (errorType = name).
+class Failure : public std::runtime_error {
+ public:
+  Failure(std::string name, const std::string& message) : std::runtime_error(message), name_(std::move(name)) {}
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+};
+
+/// What a call carries besides its input (from the protocol headers).
+struct Call {
+  Json input;
+  std::string idempotency_key;
+  std::string execution;
+  std::string state;
+  int attempt = 0;
+  std::string task_token;  ///< set for ".waitForTaskToken" Tasks
+  const http::Request* request = nullptr;
+};
+
+using Handler = std::function<Json(const Call&)>;
+
+/// Serves `handler` on 127.0.0.1/0.0.0.0:$PORT (default 8080) until SIGTERM/SIGINT.
+/// Handlers run on a small thread pool so a blocking handler does not stall
+/// others. Returns the process exit code.
+int serve(Handler handler);
+
+}  // namespace switchyard::function

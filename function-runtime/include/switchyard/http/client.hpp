@@ -1,0 +1,57 @@
+#pragma once
+/// An async HTTP/1.1 client with a keep-alive connection pool per host:port.
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "switchyard/http/message.hpp"
+
+namespace switchyard::http {
+
+/// A parsed http:// URL (https is not supported by this client).
+struct Url {
+  std::string host;
+  std::string port = "80";
+  std::string target = "/";  ///< path + query
+  static Url parse(std::string_view url);  ///< throws std::invalid_argument
+};
+
+/// Why a call produced no response.
+class CallError : public std::runtime_error {
+ public:
+  enum class Kind { Connect, Timeout, Reset, Protocol, TooLarge };
+  CallError(Kind kind, const std::string& what) : std::runtime_error(what), kind_(kind) {}
+  Kind kind() const { return kind_; }
+
+ private:
+  Kind kind_;
+};
+
+struct ClientOptions {
+  size_t max_idle_per_host = 64;      ///< idle keep-alive connections kept per host:port
+  size_t response_body_limit = 8 * 1024 * 1024;  ///< a function answer larger than this is refused
+};
+
+class Client {
+ public:
+  Client(boost::asio::any_io_executor ex, ClientOptions options = {});
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  /// Sends `req` (req.target is replaced by url.target) and returns the response.
+  /// The whole exchange (connect, write, read) is bounded by `timeout`.
+  /// Throws CallError. A request on a reused connection that the peer had
+  /// closed is retried once on a fresh connection.
+  boost::asio::awaitable<Response> request(const Url& url, Request req, std::chrono::milliseconds timeout);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace switchyard::http
