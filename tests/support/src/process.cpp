@@ -240,6 +240,13 @@ HttpResult http_request(int port, const std::string& method, const std::string& 
 
 RedisServer::RedisServer() {
   socket_ = (dir_.path() / "redis.sock").string();
+  start();
+}
+
+void RedisServer::kill() { process_.reset(); }
+
+void RedisServer::start() {
+  process_.reset();
   process_ = std::make_unique<Process>(
       std::vector<std::string>{"redis-server", "--port", "0", "--unixsocket", socket_, "--save", "",
                                "--appendonly", "no", "--dir", dir_.path().string()},

@@ -79,6 +79,10 @@ class RedisServer {
   std::string url() const { return "unix://" + socket_; }
   /// Runs redis-cli against it and returns stdout (for assertions).
   std::string cli(const std::string& args) const;
+  /// Kills the server (SIGKILL) and reaps it, as a crash would; the socket path stays.
+  void kill();
+  /// Starts the server again on the same socket (after kill()); throws if it does not come up.
+  void start();
 
  private:
   TempDir dir_;
