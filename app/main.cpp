@@ -1,0 +1,182 @@
+// switchyard: one executable for every role (gateway, router) and the CLI verbs.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <unistd.h>
+
+#include "cli.hpp"
+#include "config.hpp"
+#include "embedded_redis.hpp"
+#include "switchyard/gateway/api.hpp"
+#include "switchyard/http/client.hpp"
+#include "switchyard/http/server.hpp"
+#include "switchyard/knative/function_host.hpp"
+#include "switchyard/router/clock.hpp"
+#include "switchyard/router/worker.hpp"
+#include "switchyard/store/redis.hpp"
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using namespace switchyard;
+
+namespace {
+
+const char* kUsage = R"(usage:
+  switchyard serve [--roles gateway,router] [--listen HOST:PORT] [--redis URL]
+                   [--data-dir DIR] [--functions FILE] [--config FILE]
+                   [--function-url-template URL] [--appendfsync everysec|always]
+  switchyard validate FILE...          exit 1 and every problem listed when invalid
+  switchyard apply FILE...             deploy state machines (JSON or YAML, with triggers)
+  switchyard start NAME [--input JSON|@FILE] [--name EXEC_NAME] [--wait [SECONDS]]
+  switchyard describe EXECUTION_ID
+  switchyard history EXECUTION_ID
+  switchyard stop EXECUTION_ID [--error E] [--cause C]
+client verbs take --server URL (default http://127.0.0.1:8080; env SWITCHYARD_SERVER)
+)";
+
+std::pair<std::string, unsigned short> split_host_port(const std::string& s) {
+  auto colon = s.rfind(':');
+  if (colon == std::string::npos) {
+    throw std::invalid_argument("--listen wants HOST:PORT, got '" + s + "'");
+  }
+  return {s.substr(0, colon), static_cast<unsigned short>(std::stoi(s.substr(colon + 1)))};
+}
+
+int serve(const app::Settings& settings) {
+  std::string roles = settings.get("roles", "gateway,router");
+  bool gateway_role = roles.find("gateway") != std::string::npos;
+  bool router_role = roles.find("router") != std::string::npos;
+  std::string redis_url = settings.get("redis");
+  std::unique_ptr<app::EmbeddedRedis> embedded;
+  if (redis_url.empty()) {
+    fs::path data_dir = settings.get("data-dir", ".switchyard");
+    embedded = std::make_unique<app::EmbeddedRedis>(data_dir, settings.get("appendfsync", "everysec"));
+    redis_url = embedded->url();
+    std::cerr << "switchyard: embedded redis-server on " << redis_url << "\n";
+  }
+
+  asio::io_context ioc{1};
+  auto ex = ioc.get_executor();
+  store::Address address = store::Address::parse(redis_url);
+  store::Redis redis(ex, address);
+  store::ExecutionStore executions(redis);
+  store::StateMachineStore state_machines(redis);
+
+  // Functions: functions.yaml beside the config (or --functions), else none.
+  std::map<std::string, knative::FunctionSpec> specs;
+  std::string functions_file = settings.get("functions");
+  if (functions_file.empty()) {
+    fs::path beside = fs::path(settings.config_dir().empty() ? "." : settings.config_dir()) / "functions.yaml";
+    if (fs::exists(beside)) {
+      functions_file = beside.string();
+    }
+  }
+  if (!functions_file.empty()) {
+    specs = knative::load_functions_file(functions_file);
+    std::cerr << "switchyard: " << specs.size() << " local function(s) from " << functions_file << "\n";
+  }
+  fs::path log_dir = fs::path(settings.get("data-dir", ".switchyard")) / "functions";
+  fs::create_directories(log_dir);
+  knative::LocalFunctionHost host(ex, specs, log_dir);
+  knative::Resolver resolver(&host,
+                             settings.get("function-url-template", "http://{name}.{namespace}.svc.cluster.local"),
+                             settings.get("namespace", "default"));
+  http::Client client(ex);
+
+  router::RouterOptions options;
+  options.consumer = settings.get("consumer", "router-" + std::to_string(getpid()) + "-" + router::random_hex128().substr(0, 6));
+  if (settings.has("lease-ms")) {
+    options.lease = std::chrono::milliseconds{std::stoll(settings.get("lease-ms"))};
+  }
+  if (settings.has("retention-seconds")) {
+    options.retention = std::chrono::seconds{std::stoll(settings.get("retention-seconds"))};
+  }
+  router::DefinitionCache definitions(state_machines);
+  router::Invoker invoker(client, resolver, &host, options);
+  router::ExecutionService service(ex, executions, state_machines, definitions, invoker, options);
+  std::unique_ptr<router::Worker> worker;
+  gateway::Api api(service, state_machines, gateway::GatewayOptions{});
+  std::unique_ptr<http::Server> server;
+
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        co_await redis.connect();
+        if (router_role) {
+          worker = std::make_unique<router::Worker>(ex, address, service, options);
+          worker->start();
+        }
+        api.set_ready(true);
+      },
+      [&](const std::exception_ptr& e) {
+        if (e) {
+          try {
+            std::rethrow_exception(e);
+          } catch (const std::exception& ex2) {
+            std::cerr << "switchyard: start failed: " << ex2.what() << "\n";
+          }
+          ioc.stop();
+        }
+      });
+
+  if (gateway_role) {
+    http::ServerOptions so;
+    server = std::make_unique<http::Server>(ex, so, [&](http::Request& req) { return api.handle(req); });
+    auto [host_s, port] = split_host_port(settings.get("listen", "127.0.0.1:8080"));
+    server->listen({asio::ip::make_address(host_s), port});
+    std::cerr << "switchyard: listening on http://" << host_s << ":" << server->local_endpoint().port()
+              << " (roles " << roles << ")\n";
+  }
+
+  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (ec) {
+      return;
+    }
+    std::cerr << "switchyard: shutting down\n";
+    asio::co_spawn(
+        ioc,
+        [&]() -> asio::awaitable<void> {
+          // Stop accepting, finish in-flight requests and work, then close.
+          if (server) {
+            co_await server->drain(std::chrono::seconds{10});
+          }
+          if (worker) {
+            co_await worker->stop(std::chrono::seconds{10});
+          }
+          host.shutdown();
+          redis.close();
+          ioc.stop();
+        },
+        asio::detached);
+  });
+  ioc.run();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    auto args = app::parse_args(argc, argv, {"wait", "help"});
+    if (args.verb.empty() || args.verb == "help" || args.has("help")) {
+      std::cout << kUsage;
+      return args.verb.empty() ? 2 : 0;
+    }
+    app::Settings settings(args);
+    if (args.verb == "serve") {
+      return serve(settings);
+    }
+    return app::run_client_verb(args, settings);
+  } catch (const std::exception& e) {
+    std::cerr << "switchyard: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,19 @@
+#pragma once
+/// Wall-clock helpers (the one place the router reads time) and RFC 3339.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace switchyard::router {
+
+/// Milliseconds since the Unix epoch.
+int64_t now_ms();
+/// "2026-11-22T15:09:58.123Z"
+std::string rfc3339(int64_t ms);
+/// 128 random bits from the OS CSPRNG as 32 lowercase hex chars.
+std::string random_hex128();
+/// A random UUID v4 string (execution ids).
+std::string uuid_v4();
+
+}  // namespace switchyard::router

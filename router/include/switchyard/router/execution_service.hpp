@@ -1,0 +1,115 @@
+#pragma once
+/// The execution service: the only code path that writes executions.
+///
+/// start() creates an execution (STANDARD: record + ExecutionStarted + first
+/// work item in one script; EXPRESS: runs it in memory here and writes only
+/// the final record). process() performs one work item: it reads the run,
+/// asks the pure interpreter for a decision, does the I/O the decision needs
+/// (at most one function call), and commits the outcome with one guarded Lua
+/// script (state + history + next work + timers + ack). stop() aborts.
+///
+/// Runs: the top level of an execution is run "0"; each Parallel branch and
+/// Map iteration is a child run "<parent>.<entry>.<index>" scheduled as its own
+/// work, so children spread over routers and are joined durably (the parent
+/// keeps counters and results in the execution hash).
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "switchyard/asl/interpreter.hpp"
+#include "switchyard/asl/problem.hpp"
+#include "switchyard/common/result.hpp"
+#include "switchyard/router/definitions.hpp"
+#include "switchyard/router/invoker.hpp"
+#include "switchyard/router/options.hpp"
+#include "switchyard/store/execution_store.hpp"
+#include "switchyard/store/state_machine_store.hpp"
+
+namespace switchyard::router {
+
+struct StartResult {
+  enum class Kind { Created, Existing, Conflict } kind = Kind::Created;
+  std::string id;
+  /// For EXPRESS executions: the finished record (they end before start returns).
+  std::optional<Json> record;
+};
+
+/// Wakes coroutines waiting for an execution to finish. Finishes committed by
+/// this process are signalled at once; others are found by polling (another
+/// router may finish it), so waiting works across processes.
+class FinishNotifier {
+ public:
+  explicit FinishNotifier(boost::asio::any_io_executor ex) : ex_(std::move(ex)) {}
+  void notify(const std::string& id);
+  /// Waits until notify(id) or `poll` elapses; returns true when notified.
+  boost::asio::awaitable<bool> wait(const std::string& id, std::chrono::milliseconds poll);
+
+ private:
+  boost::asio::any_io_executor ex_;
+  std::multimap<std::string, boost::asio::steady_timer*> waiters_;
+};
+
+class ExecutionService {
+ public:
+  ExecutionService(boost::asio::any_io_executor ex, store::ExecutionStore& executions,
+                   store::StateMachineStore& state_machines, DefinitionCache& definitions, Invoker& invoker,
+                   const RouterOptions& options);
+
+  // ---- state machines ----------------------------------------------------
+  struct PutResult {
+    store::PutOutcome outcome;
+    asl::Problems problems;  ///< non-empty: invalid, nothing stored
+  };
+  /// Validates and stores a state machine (new revision when it changed).
+  boost::asio::awaitable<PutResult> put_state_machine(const std::string& name, const Json& definition,
+                                                      const std::string& type, const Json& triggers);
+
+  // ---- executions ----------------------------------------------------------
+  /// Starts an execution. Errors: NotFound (state machine), InvalidInput (too large).
+  boost::asio::awaitable<Result<StartResult>> start(const std::string& state_machine, const Json& input,
+                                                    const std::string& name);
+  /// The execution record as the REST API shows it; nullopt when unknown.
+  boost::asio::awaitable<std::optional<Json>> describe(const std::string& id);
+  /// Waits up to `timeout` for the end; returns the record (finished or not).
+  boost::asio::awaitable<std::optional<Json>> wait(const std::string& id, std::chrono::milliseconds timeout);
+  /// Aborts a running execution. Errors: NotFound; a finished one is left as it is.
+  boost::asio::awaitable<Result<Json>> stop(const std::string& id, const std::string& error, const std::string& cause);
+
+  /// Performs one work item (see the header comment). I/O failures throw.
+  boost::asio::awaitable<void> process(store::WorkItem item);
+
+  FinishNotifier& notifier() { return notifier_; }
+  store::ExecutionStore& executions() { return executions_; }
+
+ private:
+  struct Run;
+  boost::asio::awaitable<void> process_run(store::WorkItem& item, const std::map<std::string, std::string>& rec);
+  boost::asio::awaitable<Json> run_express(const asl::Definition& def, const Json& ctx_execution,
+                                           const Json& state_machine, const std::string& id, Json input,
+                                           std::vector<std::string>& events);
+  boost::asio::awaitable<asl::Decision> express_machine(const asl::Definition& def, const std::string& machine,
+                                                        asl::RunContext ctx, asl::Cursor cursor,
+                                                        const std::string& id, std::vector<std::string>& events);
+
+  boost::asio::any_io_executor ex_;
+  store::ExecutionStore& executions_;
+  store::StateMachineStore& state_machines_;
+  DefinitionCache& definitions_;
+  Invoker& invoker_;
+  const RouterOptions& options_;
+  FinishNotifier notifier_;
+};
+
+/// Renders a record (from the execution hash) as the REST API's execution JSON.
+Json execution_json(const std::map<std::string, std::string>& rec);
+
+/// A history event as JSON object text: {"type","timestamp",<details>}.
+std::string event_text(const std::string& type, int64_t ms, const Json& details);
+
+}  // namespace switchyard::router

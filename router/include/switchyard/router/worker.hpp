@@ -1,0 +1,43 @@
+#pragma once
+/// The router's loops: take work from the stream (blocking read on its own
+/// connection), reclaim work whose lease expired, renew the lease of work in
+/// progress, and fire due timers. Each work item runs as its own coroutine,
+/// at most RouterOptions::max_in_flight at once; an exception in one item is
+/// logged and the item is left pending so that it is retried after its lease.
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "switchyard/router/execution_service.hpp"
+#include "switchyard/store/redis.hpp"
+
+namespace switchyard::router {
+
+class Worker {
+ public:
+  Worker(boost::asio::any_io_executor ex, store::Address address, ExecutionService& service,
+         const RouterOptions& options);
+  ~Worker();
+
+  /// Starts the loops (they run until stop()).
+  void start();
+  /// Stops taking new work; resolves when work in flight has finished (bounded by `grace`).
+  boost::asio::awaitable<void> stop(std::chrono::milliseconds grace);
+
+ private:
+  boost::asio::awaitable<void> read_loop();
+  boost::asio::awaitable<void> reclaim_loop();
+  boost::asio::awaitable<void> timer_loop();
+  void dispatch(store::WorkItem item);
+
+  boost::asio::any_io_executor ex_;
+  std::unique_ptr<store::Redis> blocking_;  // XREADGROUP BLOCK holds its connection
+  ExecutionService& service_;
+  const RouterOptions& options_;
+  std::set<std::string> in_flight_;
+  bool stopping_ = false;
+};
+
+}  // namespace switchyard::router

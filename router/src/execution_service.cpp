@@ -1,0 +1,744 @@
+// The execution service: one work item in, one committed transition out.
+//
+// process() reads the run (one HMGET), lets the pure interpreter decide, does
+// at most one function call, and commits the whole outcome with commit.lua:
+// the run's new state, its history events, the next work item or timer, the
+// ack of the consumed item, and (for Parallel/Map children) the durable join.
+// The commit is guarded by the run's version, so a redelivered or reclaimed
+// item that was already committed is dropped instead of applied twice.
+//
+// A Task step is committed twice: once when it is scheduled (TaskScheduled,
+// the call's parameters saved in the run) and once with its outcome
+// (TaskStarted + TaskSucceeded/Failed + everything up to the next I/O). A
+// router that dies during the call leaves the "invoke" item pending; another
+// router reclaims it after the lease and calls again with the same
+// Idempotency-Key (at-least-once calls, exactly-once transitions).
+#include "switchyard/router/execution_service.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cassert>
+#include <iostream>
+
+#include "switchyard/router/clock.hpp"
+#include "switchyard/store/keys.hpp"
+
+namespace switchyard::router {
+
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+// ---- FinishNotifier -------------------------------------------------------
+
+void FinishNotifier::notify(const std::string& id) {
+  auto [b, e] = waiters_.equal_range(id);
+  for (auto it = b; it != e; ++it) {
+    it->second->cancel();
+  }
+}
+
+asio::awaitable<bool> FinishNotifier::wait(const std::string& id, milliseconds poll) {
+  asio::steady_timer timer(ex_, poll);
+  auto it = waiters_.emplace(id, &timer);
+  boost::system::error_code ec;
+  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  waiters_.erase(it);
+  co_return ec == asio::error::operation_aborted;
+}
+
+// ---- helpers -----------------------------------------------------------------
+
+std::string event_text(const std::string& type, int64_t ms, const Json& details) {
+  std::string s = "{\"type\":" + Json(type).dump() + ",\"timestamp\":" + Json(rfc3339(ms)).dump();
+  if (details.is_object() && !details.empty()) {
+    std::string d = details.dump();
+    s += ",";
+    s.append(d, 1, std::string::npos);  // drop the details' own '{', keep its '}'
+  } else {
+    s += "}";
+  }
+  return s;
+}
+
+namespace {
+
+const std::string kRunning = "RUNNING";
+
+Json parse_or(const std::string& text, Json fallback) {
+  Json j = Json::parse(text, nullptr, false);
+  return j.is_discarded() ? fallback : j;
+}
+
+Json from_field(const std::map<std::string, std::string>& rec, const std::string& k) {
+  auto it = rec.find(k);
+  if (it == rec.end() || it->second.empty()) {
+    return nullptr;
+  }
+  return parse_or(it->second, Json(it->second));
+}
+
+std::string field(const std::map<std::string, std::string>& rec, const std::string& k) {
+  auto it = rec.find(k);
+  return it == rec.end() ? std::string() : it->second;
+}
+
+Json task_json(const asl::InvokeTask& t) {
+  Json j{{"resource", t.resource}, {"payload", t.payload}, {"wait", t.wait_for_token}, {"attempt", t.attempt}};
+  if (t.timeout_ms) {
+    j["timeout"] = *t.timeout_ms;
+  }
+  if (t.heartbeat_ms) {
+    j["heartbeat"] = *t.heartbeat_ms;
+  }
+  if (!t.task_token.empty()) {
+    j["token"] = t.task_token;
+  }
+  return j;
+}
+
+asl::InvokeTask task_from_json(const Json& j) {
+  asl::InvokeTask t;
+  t.resource = j.at("resource").get<std::string>();
+  t.payload = j.at("payload");
+  t.wait_for_token = j.value("wait", false);
+  t.attempt = j.value("attempt", 0);
+  if (j.contains("timeout")) {
+    t.timeout_ms = j["timeout"].get<int64_t>();
+  }
+  if (j.contains("heartbeat")) {
+    t.heartbeat_ms = j["heartbeat"].get<int64_t>();
+  }
+  t.task_token = j.value("token", std::string());
+  return t;
+}
+
+Json error_object(const std::string& error, const std::string& cause) { return Json{{"error", error}, {"cause", cause}}; }
+
+}  // namespace
+
+Json execution_json(const std::map<std::string, std::string>& rec) {
+  Json j{{"executionId", field(rec, "id")},
+         {"stateMachine", field(rec, "stateMachine")},
+         {"revision", std::stoll(field(rec, "revision").empty() ? "0" : field(rec, "revision"))},
+         {"type", field(rec, "type")},
+         {"name", field(rec, "name")},
+         {"status", field(rec, "status")},
+         {"input", from_field(rec, "input")},
+         {"output", from_field(rec, "output")},
+         {"error", rec.count("error") != 0U && !field(rec, "error").empty() ? Json(field(rec, "error")) : Json()},
+         {"cause", rec.count("cause") != 0U && !field(rec, "cause").empty() ? Json(field(rec, "cause")) : Json()}};
+  auto started = field(rec, "startedAt");
+  j["startedAt"] = started.empty() ? Json() : Json(rfc3339(std::stoll(started)));
+  auto stopped = field(rec, "stoppedAt");
+  j["stoppedAt"] = stopped.empty() ? Json() : Json(rfc3339(std::stoll(stopped)));
+  return j;
+}
+
+// The router's record of one run, kept in the field "r:<run>".
+struct ExecutionService::Run {
+  std::string machine;
+  asl::Cursor cursor;
+  Json variables = Json::object();
+  Json map_item;
+  std::string parent;  // "" for the top level
+  std::string prefix;  // parent's children prefix
+  Json join;           // for a parent waiting on children: {n, prefix}
+  Json limits;         // for a child: the join's {n, maxc, tolc, tolp}
+  Json task;           // the scheduled call, between TaskScheduled and its outcome
+
+  Json to_json() const {
+    Json j{{"m", machine}, {"c", cursor.to_json()}, {"vars", variables}};
+    if (!map_item.is_null()) {
+      j["mi"] = map_item;
+    }
+    if (!parent.empty()) {
+      j["p"] = parent;
+      j["px"] = prefix;
+    }
+    if (!join.is_null()) {
+      j["join"] = join;
+    }
+    if (!limits.is_null()) {
+      j["lim"] = limits;
+    }
+    if (!task.is_null()) {
+      j["task"] = task;
+    }
+    return j;
+  }
+  static Run from_json(const Json& j) {
+    Run r;
+    r.machine = j.value("m", std::string());
+    r.cursor = asl::Cursor::from_json(j.at("c"));
+    r.variables = j.value("vars", Json::object());
+    r.map_item = j.value("mi", Json());
+    r.parent = j.value("p", std::string());
+    r.prefix = j.value("px", std::string());
+    r.join = j.value("join", Json());
+    r.limits = j.value("lim", Json());
+    r.task = j.value("task", Json());
+    return r;
+  }
+};
+
+ExecutionService::ExecutionService(asio::any_io_executor ex, store::ExecutionStore& executions,
+                                   store::StateMachineStore& state_machines, DefinitionCache& definitions,
+                                   Invoker& invoker, const RouterOptions& options)
+    : ex_(ex),
+      executions_(executions),
+      state_machines_(state_machines),
+      definitions_(definitions),
+      invoker_(invoker),
+      options_(options),
+      notifier_(ex) {}
+
+// ---- state machines ------------------------------------------------------------
+
+asio::awaitable<ExecutionService::PutResult> ExecutionService::put_state_machine(const std::string& name,
+                                                                                const Json& definition,
+                                                                                const std::string& type,
+                                                                                const Json& triggers) {
+  PutResult out;
+  auto parsed = asl::parse_definition(definition);
+  if (!parsed.ok()) {
+    out.problems = std::move(parsed.problems);
+    co_return out;
+  }
+  out.outcome = co_await state_machines_.put(name, definition.dump(), type, triggers.dump(), rfc3339(now_ms()));
+  co_return out;
+}
+
+// ---- start -------------------------------------------------------------------------
+
+asio::awaitable<Result<StartResult>> ExecutionService::start(const std::string& state_machine, const Json& input,
+                                                             const std::string& name) {
+  auto sm = co_await state_machines_.get(state_machine);
+  if (!sm) {
+    co_return Error{"NotFound", "state machine '" + state_machine + "' does not exist"};
+  }
+  std::string input_text = input.dump();
+  if (input_text.size() > options_.max_payload_bytes) {
+    co_return Error{"PayloadTooLarge", "the input is " + std::to_string(input_text.size()) +
+                                           " bytes; the limit is " + std::to_string(options_.max_payload_bytes)};
+  }
+  auto def = co_await definitions_.get(sm->name, sm->revision);
+  int64_t now = now_ms();
+  std::string id = uuid_v4();
+  Json started_details{{"executionStartedEventDetails",
+                        {{"input", input_text}, {"inputDetails", {{"truncated", false}}}, {"roleArn", ""}}}};
+
+  store::StartRequest req;
+  req.id = id;
+  req.state_machine = sm->name;
+  req.name = name;
+  req.input = input_text;
+  req.started_ms = now;
+  req.first_event = event_text("ExecutionStarted", now, started_details);
+  req.name_ttl = options_.retention + std::chrono::seconds{3600};
+  req.fields = {{"id", id},
+                {"stateMachine", sm->name},
+                {"revision", std::to_string(sm->revision)},
+                {"type", sm->type},
+                {"name", name.empty() ? id : name},
+                {"input", input_text},
+                {"startedAt", std::to_string(now)}};
+
+  if (sm->type == "EXPRESS") {
+    // In memory from start to end; only the final record (and its history) is written.
+    std::vector<std::string> events;
+    Json ctx_exec{{"Id", id}, {"Input", input}, {"Name", name.empty() ? id : name}, {"StartTime", rfc3339(now)},
+                  {"RedriveCount", 0}};
+    Json rec = co_await run_express(*def, ctx_exec, Json{{"Id", sm->name}, {"Name", sm->name}}, id, input, events);
+    req.first_kind = "";
+    req.fields.emplace_back("status", rec["status"].get<std::string>());
+    req.fields.emplace_back("stoppedAt", std::to_string(now_ms()));
+    if (rec.contains("output")) {
+      req.fields.emplace_back("output", rec["output"].dump());
+    }
+    if (rec.contains("error")) {
+      req.fields.emplace_back("error", rec["error"].get<std::string>());
+      req.fields.emplace_back("cause", rec["cause"].get<std::string>());
+    }
+    auto outcome = co_await executions_.start(req);
+    StartResult res;
+    res.id = outcome.id;
+    if (outcome.kind == store::StartOutcome::Kind::Conflict) {
+      res.kind = StartResult::Kind::Conflict;
+      co_return res;
+    }
+    if (outcome.kind == store::StartOutcome::Kind::Same) {
+      res.kind = StartResult::Kind::Existing;
+      co_return res;
+    }
+    // The events beyond ExecutionStarted go in with one more write.
+    if (!events.empty()) {
+      store::Transition t;
+      t.exec = id;
+      t.run = "0";
+      t.expected_version = "*";
+      t.events = std::move(events);
+      // The record is already final; commit.lua refuses non-running executions,
+      // so append history directly.
+      std::vector<std::string> args{"RPUSH", store::keys::history(id)};
+      int64_t n = 1;
+      for (auto& e : t.events) {
+        ++n;
+        args.push_back("{\"id\":" + std::to_string(n) + ",\"previousEventId\":" + std::to_string(n - 1) + "," +
+                       e.substr(1));
+      }
+      (co_await executions_.redis().command(std::move(args))).check();
+      (co_await executions_.redis().command({"HSET", store::keys::execution(id), "ev", std::to_string(n)})).check();
+    }
+    auto all = co_await executions_.read_all(id);
+    res.record = execution_json(all);
+    co_return res;
+  }
+
+  Run run;
+  run.cursor = asl::start_cursor(*def, "", input, now);
+  req.fields.emplace_back("status", kRunning);
+  req.fields.emplace_back("r:0", run.to_json().dump());
+  req.fields.emplace_back("rv:0", "0");
+  if (auto t = def->timeout_ms()) {
+    req.timeout_at_ms = now + *t;
+  }
+  auto outcome = co_await executions_.start(req);
+  StartResult res;
+  res.id = outcome.id;
+  res.kind = outcome.kind == store::StartOutcome::Kind::Created  ? StartResult::Kind::Created
+             : outcome.kind == store::StartOutcome::Kind::Same ? StartResult::Kind::Existing
+                                                               : StartResult::Kind::Conflict;
+  co_return res;
+}
+
+// ---- reads ----------------------------------------------------------------------------
+
+asio::awaitable<std::optional<Json>> ExecutionService::describe(const std::string& id) {
+  auto rec = co_await executions_.read_all(id);
+  if (rec.empty() || rec.count("status") == 0) {
+    co_return std::nullopt;
+  }
+  co_return execution_json(rec);
+}
+
+asio::awaitable<std::optional<Json>> ExecutionService::wait(const std::string& id, milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  milliseconds poll{10};
+  while (true) {
+    auto rec = co_await describe(id);
+    if (!rec || (*rec)["status"] != kRunning) {
+      co_return rec;
+    }
+    auto left = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      co_return rec;
+    }
+    // Local finishes wake us at once; the poll finds finishes by other routers.
+    co_await notifier_.wait(id, std::min(poll, left));
+    poll = std::min(poll * 2, milliseconds{250});
+  }
+}
+
+asio::awaitable<Result<Json>> ExecutionService::stop(const std::string& id, const std::string& error,
+                                                     const std::string& cause) {
+  int64_t now = now_ms();
+  Json details{{"executionAbortedEventDetails", {{"error", error}, {"cause", cause}}}};
+  auto prior = co_await executions_.stop(id, "ABORTED", error, cause, now, event_text("ExecutionAborted", now, details),
+                                         options_.retention);
+  if (!prior) {
+    co_return Error{"NotFound", "execution '" + id + "' does not exist"};
+  }
+  notifier_.notify(id);
+  auto rec = co_await describe(id);
+  co_return rec ? *rec : Json();
+}
+
+// ---- process -----------------------------------------------------------------------------
+
+asio::awaitable<void> ExecutionService::process(store::WorkItem item) {
+  if (item.kind.empty() || item.exec.empty()) {
+    co_await executions_.drop(item.id);  // deleted or malformed entry
+    co_return;
+  }
+  std::vector<std::string> fields{"id",        "status", "stateMachine", "revision",        "name",
+                                  "input",     "startedAt", "ev",        "r:" + item.run, "rv:" + item.run};
+  auto values = co_await executions_.read(item.exec, fields);
+  if (!values) {
+    co_await executions_.drop(item.id);
+    co_return;
+  }
+  std::map<std::string, std::string> rec;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if ((*values)[i]) {
+      rec[fields[i]] = *(*values)[i];
+    }
+  }
+  if (field(rec, "status") != kRunning ||
+      (item.version != "*" && (rec.count("rv:" + item.run) == 0U || rec["rv:" + item.run] != item.version))) {
+    co_await executions_.drop(item.id);  // finished, stopped, or already applied
+    co_return;
+  }
+  co_await process_run(item, rec);
+}
+
+asio::awaitable<void> ExecutionService::process_run(store::WorkItem& item,
+                                                    const std::map<std::string, std::string>& rec) {
+  const std::string& exec = item.exec;
+  int64_t now = now_ms();
+  store::Transition t;
+  t.exec = exec;
+  t.run = item.run;
+  t.expected_version = item.version;
+  t.ack_id = item.id;
+
+  auto finish = [&](const std::string& status, const Json* output, const std::string& error,
+                    const std::string& cause) {
+    t.set.emplace_back("status", status);
+    t.set.emplace_back("stoppedAt", std::to_string(now_ms()));
+    if (output != nullptr) {
+      t.set.emplace_back("output", output->dump());
+    } else {
+      t.set.emplace_back("error", error);
+      t.set.emplace_back("cause", cause);
+    }
+    t.finished = true;
+    t.retention = options_.retention;
+  };
+
+  if (item.kind == "timeout") {
+    finish("TIMED_OUT", nullptr, "States.Timeout", "The execution timed out (state machine TimeoutSeconds).");
+    t.events.push_back(event_text("ExecutionTimedOut", now,
+                                  {{"executionTimedOutEventDetails",
+                                    {{"error", "States.Timeout"}, {"cause", "The execution timed out."}}}}));
+    if (co_await executions_.commit(t) == store::CommitOutcome::Committed) {
+      notifier_.notify(exec);
+    }
+    co_return;
+  }
+
+  auto def = co_await definitions_.get(field(rec, "stateMachine"), std::stoll(field(rec, "revision")));
+  Run run = Run::from_json(Json::parse(field(rec, "r:" + item.run)));
+  int64_t version = item.version == "*" ? std::stoll(field(rec, "rv:" + item.run)) : std::stoll(item.version);
+  std::string next_version = std::to_string(version + 1);
+
+  asl::RunContext ctx;
+  ctx.execution = Json{{"Id", exec},
+                       {"Input", parse_or(field(rec, "input"), Json())},
+                       {"Name", field(rec, "name")},
+                       {"StartTime", rfc3339(std::stoll(field(rec, "startedAt")))},
+                       {"RedriveCount", 0}};
+  ctx.state_machine = Json{{"Id", field(rec, "stateMachine")}, {"Name", field(rec, "stateMachine")}};
+  ctx.map_item = run.map_item;
+  ctx.variables = run.variables;
+
+  asl::Env env;
+  env.now_ms = now;
+  env.random = [] {
+    uint64_t v = 0;
+    auto h = random_hex128();
+    for (int i = 0; i < 16; ++i) {
+      v = (v << 4) | static_cast<uint64_t>(std::stoi(h.substr(static_cast<size_t>(i), 1), nullptr, 16));
+    }
+    return v;
+  };
+  env.new_task_token = [&] { return exec + "." + item.run + "." + random_hex128() + random_hex128(); };
+  env.max_payload_bytes = options_.max_payload_bytes;
+
+  asl::Event event = asl::Enter{};
+  if (item.kind == "timer") {
+    event = asl::TimerFired{};
+  } else if (item.kind == "invoke") {
+    if (run.task.is_null()) {
+      co_await executions_.drop(item.id);
+      co_return;
+    }
+    asl::InvokeTask task = task_from_json(run.task);
+    CallMeta meta;
+    meta.execution = exec;
+    meta.state_machine = field(rec, "stateMachine");
+    meta.state = run.cursor.state;
+    meta.attempt = task.attempt;
+    meta.idempotency_key = exec + "/" + item.run + "/" + run.cursor.state + "/" +
+                           std::to_string(run.cursor.entered_ms) + "/" + std::to_string(task.attempt);
+    Json started{{"taskStartedEventDetails", {{"resourceType", "switchyard"}, {"resource", task.resource}}}};
+    t.events.push_back(event_text("TaskStarted", now_ms(), started));
+    auto result = co_await invoker_.call(task, meta);
+    env.now_ms = now_ms();
+    if (result) {
+      event = asl::TaskSucceeded{std::move(result).value()};
+    } else {
+      const auto& e = result.error();
+      event = asl::TaskFailed{e.error, e.cause};
+    }
+    run.task = nullptr;
+  } else if (item.kind == "result") {
+    Json d = parse_or(item.data, Json::object());
+    if (d.contains("error")) {
+      event = asl::TaskFailed{d.value("error", std::string()), d.value("cause", std::string())};
+    } else {
+      event = asl::TaskSucceeded{d.value("output", Json())};
+    }
+    run.task = nullptr;
+  } else if (item.kind == "children") {
+    Json d = parse_or(item.data, Json::object());
+    if (d.value("failed", false)) {
+      const Json& detail = d["detail"];
+      event = asl::ChildrenFailed{detail.value("error", std::string("States.Runtime")),
+                                  detail.value("cause", std::string())};
+    } else {
+      event = asl::ChildrenSucceeded{d.value("outputs", Json::array())};
+    }
+    run.join = nullptr;
+  }
+
+  asl::Decision decision = asl::step(*def, run.machine, ctx, run.cursor, event, env);
+  for (auto& e : decision.events) {
+    t.events.push_back(event_text(e.type, env.now_ms, e.details));
+  }
+  // A Parallel/Map with no children finishes at once.
+  while (std::holds_alternative<asl::RunChildren>(decision.next) &&
+         std::get<asl::RunChildren>(decision.next).children.empty()) {
+    ctx.variables = decision.variables;
+    decision = asl::step(*def, run.machine, ctx, decision.cursor, asl::ChildrenSucceeded{Json::array()}, env);
+    for (auto& e : decision.events) {
+      t.events.push_back(event_text(e.type, env.now_ms, e.details));
+    }
+  }
+  run.cursor = decision.cursor;
+  run.variables = decision.variables;
+
+  auto ends_run = [&](bool ok, const Json& output, const std::string& error, const std::string& cause) {
+    if (run.parent.empty()) {
+      if (ok) {
+        t.events.push_back(event_text("ExecutionSucceeded", env.now_ms,
+                                      {{"executionSucceededEventDetails",
+                                        {{"output", output.dump()}, {"outputDetails", {{"truncated", false}}}}}}));
+        finish("SUCCEEDED", &output, "", "");
+      } else {
+        t.events.push_back(event_text("ExecutionFailed", env.now_ms,
+                                      {{"executionFailedEventDetails", {{"error", error}, {"cause", cause}}}}));
+        finish("FAILED", nullptr, error, cause);
+      }
+      return;
+    }
+    // A child run: hand the result to the parent's durable join.
+    store::Transition::Join j;
+    j.parent = run.parent;
+    j.prefix = run.prefix;
+    j.ok = ok;
+    j.result = ok ? output.dump() : error_object(error, cause).dump();
+    j.count = run.limits.value("n", int64_t{0});
+    j.max_concurrency = run.limits.value("maxc", int64_t{0});
+    j.tolerated_count = run.limits.value("tolc", int64_t{0});
+    j.tolerated_percentage = run.limits.value("tolp", 0.0);
+    t.join = j;
+    if (!run.map_item.is_null()) {
+      Json d{{"mapIterationEventDetails", {{"name", run.cursor.state}, {"index", run.map_item.value("Index", 0)}}}};
+      t.events.push_back(event_text(ok ? "MapIterationSucceeded" : "MapIterationFailed", env.now_ms, d));
+    }
+  };
+
+  std::visit(
+      [&](auto& next) {
+        using T = std::decay_t<decltype(next)>;
+        if constexpr (std::is_same_v<T, asl::InvokeTask>) {
+          run.task = task_json(next);
+          t.work.push_back({"", exec, item.run, next_version, "invoke", "", 1});
+        } else if constexpr (std::is_same_v<T, asl::Sleep>) {
+          t.timers.emplace_back(next.until_ms, store::timer_member(exec, item.run, next_version, "timer"));
+        } else if constexpr (std::is_same_v<T, asl::Yield>) {
+          t.work.push_back({"", exec, item.run, next_version, "enter", "", 1});
+        } else if constexpr (std::is_same_v<T, asl::RunChildren>) {
+          std::string prefix = item.run + "." + next_version;
+          int64_t n = static_cast<int64_t>(next.children.size());
+          int64_t maxc = next.max_concurrency > 0 ? std::min<int64_t>(next.max_concurrency, n) : n;
+          run.join = Json{{"n", n}, {"prefix", prefix}};
+          Json limits{{"n", n},
+                      {"maxc", next.max_concurrency},
+                      {"tolc", next.is_map ? next.tolerated_failure_count : 0},
+                      {"tolp", next.is_map ? next.tolerated_failure_percentage : 0.0}};
+          for (int64_t i = 0; i < n; ++i) {
+            auto& c = next.children[static_cast<size_t>(i)];
+            Run child;
+            child.machine = c.machine;
+            child.cursor = asl::start_cursor(*def, c.machine, c.input, env.now_ms);
+            child.variables = run.variables;
+            child.map_item = c.map_item;
+            child.parent = item.run;
+            child.prefix = prefix;
+            child.limits = limits;
+            std::string rid = prefix + "." + std::to_string(i);
+            t.set.emplace_back("r:" + rid, child.to_json().dump());
+            t.set.emplace_back("rv:" + rid, "0");
+            if (i < maxc) {
+              t.work.push_back({"", exec, rid, "0", "enter", "", 1});
+              if (next.is_map) {
+                Json d{{"mapIterationEventDetails", {{"name", run.cursor.state}, {"index", i}}}};
+                t.events.push_back(event_text("MapIterationStarted", env.now_ms, d));
+              }
+            }
+          }
+          // Join bookkeeping (see commit.lua); the limits travel with each child's commit.
+          t.set.emplace_back("jn:" + item.run, std::to_string(n));
+          t.set.emplace_back("jd:" + item.run, "0");
+          t.set.emplace_back("jf:" + item.run, "0");
+          t.set.emplace_back("jl:" + item.run, std::to_string(maxc));
+        } else if constexpr (std::is_same_v<T, asl::Succeeded>) {
+          ends_run(true, next.output, "", "");
+        } else if constexpr (std::is_same_v<T, asl::Failed>) {
+          ends_run(false, Json(), next.error, next.cause);
+        }
+      },
+      decision.next);
+
+  if (t.join) {
+    t.del.push_back("r:" + item.run);
+    t.del.push_back("rv:" + item.run);
+  } else if (!t.finished) {
+    t.set.emplace_back("r:" + item.run, run.to_json().dump());
+    t.set.emplace_back("rv:" + item.run, next_version);
+  }
+
+  auto ev_count = std::stoll(field(rec, "ev").empty() ? "0" : field(rec, "ev"));
+  if (!t.finished && ev_count + static_cast<int64_t>(t.events.size()) > options_.max_history_events) {
+    t = store::Transition{};
+    t.exec = exec;
+    t.run = item.run;
+    t.expected_version = item.version;
+    t.ack_id = item.id;
+    std::string cause = "The execution reached the limit of " + std::to_string(options_.max_history_events) +
+                        " history events.";
+    t.events.push_back(event_text("ExecutionFailed", env.now_ms,
+                                  {{"executionFailedEventDetails",
+                                    {{"error", "States.DataLimitExceeded"}, {"cause", cause}}}}));
+    finish("FAILED", nullptr, "States.DataLimitExceeded", cause);
+  }
+
+  auto outcome = co_await executions_.commit(t);
+  if (outcome == store::CommitOutcome::Committed && t.finished) {
+    notifier_.notify(exec);
+  }
+}
+
+// ---- EXPRESS ----------------------------------------------------------------------------
+
+asio::awaitable<asl::Decision> ExecutionService::express_machine(const asl::Definition& def,
+                                                                 const std::string& machine, asl::RunContext ctx,
+                                                                 asl::Cursor cursor, const std::string& id,
+                                                                 std::vector<std::string>& events) {
+  asl::Event event = asl::Enter{};
+  auto ex = co_await asio::this_coro::executor;
+  while (true) {
+    asl::Env env;
+    env.now_ms = now_ms();
+    env.random = [] { return std::stoull(random_hex128().substr(0, 15), nullptr, 16); };
+    env.new_task_token = [] { return std::string("express-has-no-callbacks"); };
+    env.max_payload_bytes = options_.max_payload_bytes;
+    asl::Decision d = asl::step(def, machine, ctx, cursor, event, env);
+    for (auto& e : d.events) {
+      events.push_back(event_text(e.type, env.now_ms, e.details));
+    }
+    ctx.variables = d.variables;
+    cursor = d.cursor;
+    if (auto* task = std::get_if<asl::InvokeTask>(&d.next)) {
+      if (task->wait_for_token) {
+        event = asl::TaskFailed{"States.Runtime", "EXPRESS state machines do not support .waitForTaskToken"};
+        continue;
+      }
+      CallMeta meta{id, ctx.state_machine.value("Name", std::string()), cursor.state,
+                    id + "/" + cursor.state + "/" + std::to_string(cursor.entered_ms) + "/" +
+                        std::to_string(task->attempt),
+                    task->attempt};
+      auto r = co_await invoker_.call(*task, meta);
+      if (r) {
+        event = asl::TaskSucceeded{std::move(r).value()};
+      } else {
+        event = asl::TaskFailed{r.error().error, r.error().cause};
+      }
+    } else if (auto* sleep = std::get_if<asl::Sleep>(&d.next)) {
+      asio::steady_timer timer(ex, milliseconds{std::max<int64_t>(0, sleep->until_ms - now_ms())});
+      co_await timer.async_wait(asio::use_awaitable);
+      event = asl::TimerFired{};
+    } else if (std::get_if<asl::Yield>(&d.next) != nullptr) {
+      event = asl::Enter{};
+    } else if (auto* children = std::get_if<asl::RunChildren>(&d.next)) {
+      // Children run sequentially in memory (bounded memory; EXPRESS is for short work).
+      Json outputs = Json::array();
+      std::optional<Error> failure;
+      int64_t failed = 0;
+      for (auto& c : children->children) {
+        asl::RunContext cctx = ctx;
+        cctx.map_item = c.map_item;
+        auto cd = co_await express_machine(def, c.machine, cctx, asl::start_cursor(def, c.machine, c.input, now_ms()),
+                                           id, events);
+        if (auto* s = std::get_if<asl::Succeeded>(&cd.next)) {
+          outputs.push_back(s->output);
+        } else if (auto* f = std::get_if<asl::Failed>(&cd.next)) {
+          ++failed;
+          outputs.push_back(nullptr);
+          double pct = children->children.empty() ? 0.0
+                                                  : 100.0 * static_cast<double>(failed) /
+                                                        static_cast<double>(children->children.size());
+          bool tolerated = children->is_map && failed <= children->tolerated_failure_count;
+          tolerated = tolerated || (children->is_map && pct <= children->tolerated_failure_percentage &&
+                                    children->tolerated_failure_percentage > 0);
+          if (!tolerated) {
+            failure = Error{f->error, f->cause};
+            break;
+          }
+        }
+      }
+      if (failure) {
+        event = asl::ChildrenFailed{failure->error, failure->cause};
+      } else {
+        event = asl::ChildrenSucceeded{std::move(outputs)};
+      }
+    } else {
+      co_return d;  // Succeeded or Failed
+    }
+  }
+}
+
+asio::awaitable<Json> ExecutionService::run_express(const asl::Definition& def, const Json& ctx_execution,
+                                                    const Json& state_machine, const std::string& id, Json input,
+                                                    std::vector<std::string>& events) {
+  asl::RunContext ctx;
+  ctx.execution = ctx_execution;
+  ctx.state_machine = state_machine;
+  auto cursor = asl::start_cursor(def, "", std::move(input), now_ms());
+  asl::Decision d;
+  try {
+    if (auto timeout = def.timeout_ms()) {
+      using namespace asio::experimental::awaitable_operators;
+      asio::steady_timer timer(ex_, milliseconds{*timeout});
+      auto r = co_await (express_machine(def, "", ctx, cursor, id, events) ||
+                         timer.async_wait(asio::use_awaitable));
+      if (r.index() == 1) {
+        events.push_back(event_text("ExecutionTimedOut", now_ms(),
+                                    {{"executionTimedOutEventDetails",
+                                      {{"error", "States.Timeout"}, {"cause", "The execution timed out."}}}}));
+        co_return Json{{"status", "TIMED_OUT"}, {"error", "States.Timeout"}, {"cause", "The execution timed out."}};
+      }
+      d = std::get<0>(std::move(r));
+    } else {
+      d = co_await express_machine(def, "", ctx, cursor, id, events);
+    }
+  } catch (const std::exception& e) {
+    co_return Json{{"status", "FAILED"}, {"error", "States.Runtime"}, {"cause", e.what()}};
+  }
+  if (auto* s = std::get_if<asl::Succeeded>(&d.next)) {
+    events.push_back(event_text("ExecutionSucceeded", now_ms(),
+                                {{"executionSucceededEventDetails",
+                                  {{"output", s->output.dump()}, {"outputDetails", {{"truncated", false}}}}}}));
+    co_return Json{{"status", "SUCCEEDED"}, {"output", s->output}};
+  }
+  auto& f = std::get<asl::Failed>(d.next);
+  events.push_back(event_text("ExecutionFailed", now_ms(),
+                              {{"executionFailedEventDetails", {{"error", f.error}, {"cause", f.cause}}}}));
+  co_return Json{{"status", "FAILED"}, {"error", f.error}, {"cause", f.cause}};
+}
+
+}  // namespace switchyard::router

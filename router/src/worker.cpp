@@ -1,0 +1,140 @@
+#include "switchyard/router/worker.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <iostream>
+
+#include "switchyard/router/clock.hpp"
+
+namespace switchyard::router {
+
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+namespace {
+asio::awaitable<void> sleep_for(milliseconds d) {
+  asio::steady_timer t(co_await asio::this_coro::executor, d);
+  boost::system::error_code ec;
+  co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+}
+}  // namespace
+
+Worker::Worker(asio::any_io_executor ex, store::Address address, ExecutionService& service,
+               const RouterOptions& options)
+    : ex_(ex),
+      blocking_(std::make_unique<store::Redis>(ex, std::move(address))),
+      service_(service),
+      options_(options) {}
+
+Worker::~Worker() = default;
+
+void Worker::start() {
+  auto log = [](const char* what) {
+    return [what](const std::exception_ptr& e) {
+      if (!e) {
+        return;
+      }
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        std::cerr << "switchyard: router " << what << " loop ended: " << ex.what() << "\n";
+      }
+    };
+  };
+  asio::co_spawn(ex_, read_loop(), log("read"));
+  asio::co_spawn(ex_, reclaim_loop(), log("reclaim"));
+  asio::co_spawn(ex_, timer_loop(), log("timer"));
+}
+
+void Worker::dispatch(store::WorkItem item) {
+  if (!in_flight_.insert(item.id).second) {
+    return;  // already being processed here (a reclaim raced the read)
+  }
+  asio::co_spawn(
+      ex_,
+      [this, item = std::move(item)]() mutable -> asio::awaitable<void> {
+        std::string id = item.id;
+        try {
+          co_await service_.process(std::move(item));
+        } catch (const std::exception& e) {
+          // Left pending: another delivery after the lease retries it.
+          std::cerr << "switchyard: work item " << id << " failed: " << e.what() << "\n";
+        }
+        in_flight_.erase(id);
+      },
+      asio::detached);
+}
+
+asio::awaitable<void> Worker::read_loop() {
+  co_await blocking_->connect();
+  co_await service_.executions().ensure_group();
+  while (!stopping_) {
+    if (static_cast<int>(in_flight_.size()) >= options_.max_in_flight) {
+      co_await sleep_for(milliseconds{2});  // back-pressure: finish what we hold first
+      continue;
+    }
+    int room = std::min(options_.read_batch, options_.max_in_flight - static_cast<int>(in_flight_.size()));
+    try {
+      auto items = co_await store::ExecutionStore::read_work(*blocking_, options_.consumer, room, options_.block);
+      for (auto& item : items) {
+        dispatch(std::move(item));
+      }
+    } catch (const std::exception& e) {
+      if (stopping_) {
+        break;
+      }
+      std::cerr << "switchyard: reading work failed: " << e.what() << "\n";
+      co_await sleep_for(milliseconds{200});
+    }
+  }
+}
+
+asio::awaitable<void> Worker::reclaim_loop() {
+  // Reclaim at a third of the lease so dead routers' work waits at most ~1.3 leases.
+  milliseconds every = std::max(milliseconds{100}, options_.lease / 3);
+  while (!stopping_) {
+    co_await sleep_for(every);
+    if (stopping_) {
+      break;
+    }
+    try {
+      // Renew what we hold first, so a long call is not taken from us.
+      std::vector<std::string> held(in_flight_.begin(), in_flight_.end());
+      co_await service_.executions().renew(options_.consumer, held);
+      auto items = co_await service_.executions().reclaim(options_.consumer, options_.lease, options_.read_batch);
+      for (auto& item : items) {
+        dispatch(std::move(item));
+      }
+    } catch (const std::exception& e) {
+      std::cerr << "switchyard: reclaiming work failed: " << e.what() << "\n";
+    }
+  }
+}
+
+asio::awaitable<void> Worker::timer_loop() {
+  while (!stopping_) {
+    try {
+      auto fired = co_await service_.executions().fire_timers(now_ms(), options_.timer_batch);
+      if (fired >= options_.timer_batch) {
+        continue;  // more are due: keep going without sleeping
+      }
+    } catch (const std::exception& e) {
+      std::cerr << "switchyard: firing timers failed: " << e.what() << "\n";
+    }
+    co_await sleep_for(options_.timer_poll);
+  }
+}
+
+asio::awaitable<void> Worker::stop(milliseconds grace) {
+  stopping_ = true;
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  while (!in_flight_.empty() && std::chrono::steady_clock::now() < deadline) {
+    co_await sleep_for(milliseconds{10});
+  }
+  blocking_->close();
+}
+
+}  // namespace switchyard::router

@@ -1,0 +1,131 @@
+#pragma once
+/// Typed access to executions in Redis: start, commit a transition, stop,
+/// read records and history, work queue and timers. Every write to a running
+/// execution goes through commit() (one Lua script, one round trip).
+///
+/// The execution hash holds: id, stateMachine, revision, type, name, status,
+/// input, output, error, cause, startedAt, stoppedAt (ms), ev (event count),
+/// and per run <r> of the execution (the top level is run "0", Parallel/Map
+/// children have their own): "r:<r>" (the router's run state, JSON) and
+/// "rv:<r>" (the run's version, the guard of every commit).
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "switchyard/store/redis.hpp"
+
+namespace switchyard::store {
+
+/// One unit of router work, as stored in the work stream.
+struct WorkItem {
+  std::string id;       ///< stream entry id ("" for items not yet added)
+  std::string exec;     ///< execution id
+  std::string run;      ///< run id within the execution
+  std::string version;  ///< the run version this item expects ("*": any)
+  std::string kind;     ///< what to do: enter, invoke, timer, result, children, timeout, ...
+  std::string data;     ///< kind-specific payload (JSON text or empty)
+  int64_t deliveries = 1;  ///< how often the stream delivered it (from XAUTOCLAIM/XPENDING)
+};
+
+/// Everything one transition writes.
+struct Transition {
+  std::string exec;
+  std::string run;
+  std::string expected_version;  ///< "*" skips the version check (status is still checked)
+  std::string ack_id;            ///< the work item this transition consumes
+  std::vector<std::pair<std::string, std::string>> set;  ///< hash fields to set
+  std::vector<std::string> del;                          ///< hash fields to delete
+  std::vector<std::string> events;  ///< history events as JSON object text (id/previousEventId are added)
+  std::vector<WorkItem> work;       ///< next work
+  std::vector<std::pair<int64_t, std::string>> timers;  ///< (due ms, member)
+  std::vector<std::string> cancel_timers;
+  /// Set when this run is a Parallel branch / Map iteration that just ended.
+  struct Join {
+    std::string parent;   ///< the parent run
+    std::string prefix;   ///< children are "<prefix>.<index>"
+    bool ok = true;
+    std::string result;   ///< output JSON text, or {"error","cause"} JSON text
+    int64_t count = 0;
+    int64_t max_concurrency = 0;
+    int64_t tolerated_count = 0;
+    double tolerated_percentage = 0;
+  };
+  std::optional<Join> join;
+  bool finished = false;           ///< the execution ended: notify waiters, apply retention
+  std::chrono::seconds retention{0};  ///< with finished: expire the record after this long (0 = keep)
+};
+
+enum class CommitOutcome { Committed, Stale, Gone };
+
+/// A timer member for the timers zset.
+std::string timer_member(const std::string& exec, const std::string& run, const std::string& version,
+                         const std::string& kind);
+
+struct StartRequest {
+  std::string id;
+  std::string state_machine;
+  std::string name;  ///< empty: no idempotency key
+  std::string input;  ///< JSON text
+  int64_t started_ms = 0;
+  std::string first_event;  ///< ExecutionStarted as JSON object text
+  std::string first_kind = "enter";
+  std::optional<int64_t> timeout_at_ms;  ///< execution timeout timer
+  std::chrono::seconds name_ttl{90 * 24 * 3600};
+  std::vector<std::pair<std::string, std::string>> fields;  ///< the initial record
+};
+
+struct StartOutcome {
+  enum class Kind { Created, Same, Conflict } kind = Kind::Created;
+  std::string id;  ///< the new or the existing execution
+};
+
+class ExecutionStore {
+ public:
+  explicit ExecutionStore(Redis& redis) : redis_(redis) {}
+
+  boost::asio::awaitable<StartOutcome> start(const StartRequest& req);
+  boost::asio::awaitable<CommitOutcome> commit(const Transition& t);
+  /// Ends a RUNNING execution with `status` (ABORTED). Returns the status the execution
+  /// had: "RUNNING" when this call stopped it, nullopt when unknown.
+  boost::asio::awaitable<std::optional<std::string>> stop(const std::string& exec, const std::string& status,
+                                                          const std::string& error, const std::string& cause,
+                                                          int64_t now_ms, const std::string& event,
+                                                          std::chrono::seconds retention);
+
+  /// HMGET of the given fields; nullopt when the execution does not exist.
+  boost::asio::awaitable<std::optional<std::vector<std::optional<std::string>>>> read(
+      const std::string& exec, const std::vector<std::string>& fields);
+  /// The whole record (HGETALL); empty map when absent.
+  boost::asio::awaitable<std::map<std::string, std::string>> read_all(const std::string& exec);
+  /// History events [offset, offset+limit) as JSON texts.
+  boost::asio::awaitable<std::vector<std::string>> history(const std::string& exec, int64_t offset, int64_t limit);
+  /// Execution ids, newest first, from the given index zset, starting after rank `offset`.
+  boost::asio::awaitable<std::vector<std::string>> list(const std::string& index_key, int64_t offset, int64_t limit);
+
+  /// Creates the consumer group if missing.
+  boost::asio::awaitable<void> ensure_group();
+  /// Blocking read of new work for `consumer` (use a dedicated connection: it blocks it).
+  static boost::asio::awaitable<std::vector<WorkItem>> read_work(Redis& conn, const std::string& consumer, int count,
+                                                                 std::chrono::milliseconds block);
+  /// Claims work idle longer than `lease` (its router died or hangs).
+  boost::asio::awaitable<std::vector<WorkItem>> reclaim(const std::string& consumer, std::chrono::milliseconds lease,
+                                                        int count);
+  /// Resets the idle time of work this router still holds (lease renewal).
+  boost::asio::awaitable<void> renew(const std::string& consumer, const std::vector<std::string>& ids);
+  /// Acks and deletes a work item without a transition (stale or poison work).
+  boost::asio::awaitable<void> drop(const std::string& id);
+  /// Moves due timers to the work stream; returns how many fired.
+  boost::asio::awaitable<int64_t> fire_timers(int64_t now_ms, int limit);
+
+  Redis& redis() { return redis_; }
+
+ private:
+  Redis& redis_;
+};
+
+}  // namespace switchyard::store

@@ -1,0 +1,39 @@
+#pragma once
+/// The Redis key schema, in one place. Keys of one execution share the hash
+/// tag {<execution id>} so they land in one slot on Redis Cluster.
+///
+///   sy:sm                      zset   state machine names (score 0, lexical order)
+///   sy:sm:<name>               hash   name, revision, type, definition, triggers, createdAt, updatedAt
+///   sy:sm:<name>:r:<rev>       string definition text of one revision (immutable)
+///   sy:x:{<id>}                hash   the execution record (see execution_store.hpp)
+///   sy:x:{<id>}:h              list   history events (JSON text)
+///   sy:xs / sy:xs:<name>       zset   execution ids by start time (all / per state machine)
+///   sy:xn:<name>:<execname>    string execution name -> id (idempotent start)
+///   sy:work                    stream work items, consumer group "routers"
+///   sy:timers                  zset   "exec|run|version|kind" by due time (ms)
+///   sy:tok:<token>             hash   a callback task token
+///   sy:done                    pubsub execution ids as they finish
+#include <string>
+#include <string_view>
+
+namespace switchyard::store::keys {
+
+inline constexpr std::string_view kWork = "sy:work";
+inline constexpr std::string_view kWorkGroup = "routers";
+inline constexpr std::string_view kTimers = "sy:timers";
+inline constexpr std::string_view kStateMachines = "sy:sm";
+inline constexpr std::string_view kExecutions = "sy:xs";
+inline constexpr std::string_view kDoneChannel = "sy:done";
+
+inline std::string state_machine(std::string_view name) { return "sy:sm:" + std::string(name); }
+inline std::string revision_prefix(std::string_view name) { return "sy:sm:" + std::string(name) + ":r:"; }
+inline std::string revision(std::string_view name, long rev) { return revision_prefix(name) + std::to_string(rev); }
+inline std::string execution(std::string_view id) { return "sy:x:{" + std::string(id) + "}"; }
+inline std::string history(std::string_view id) { return "sy:x:{" + std::string(id) + "}:h"; }
+inline std::string executions_of(std::string_view sm) { return "sy:xs:" + std::string(sm); }
+inline std::string execution_name(std::string_view sm, std::string_view name) {
+  return "sy:xn:" + std::string(sm) + ":" + std::string(name);
+}
+inline std::string token(std::string_view t) { return "sy:tok:" + std::string(t); }
+
+}  // namespace switchyard::store::keys

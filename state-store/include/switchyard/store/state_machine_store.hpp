@@ -1,0 +1,47 @@
+#pragma once
+/// State machines and their immutable revisions in Redis.
+#include <boost/asio/awaitable.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "switchyard/store/redis.hpp"
+
+namespace switchyard::store {
+
+struct StateMachineRecord {
+  std::string name;
+  int64_t revision = 0;
+  std::string type;        ///< STANDARD | EXPRESS
+  std::string definition;  ///< ASL as JSON text
+  std::string triggers;    ///< JSON array text
+  std::string created_at;
+  std::string updated_at;
+};
+
+struct PutOutcome {
+  int64_t revision = 0;
+  enum class Kind { Created, Updated, Unchanged } kind = Kind::Created;
+};
+
+class StateMachineStore {
+ public:
+  explicit StateMachineStore(Redis& redis) : redis_(redis) {}
+
+  boost::asio::awaitable<PutOutcome> put(const std::string& name, const std::string& definition,
+                                         const std::string& type, const std::string& triggers,
+                                         const std::string& now);
+  boost::asio::awaitable<std::optional<StateMachineRecord>> get(const std::string& name);
+  /// The definition text of one revision; nullopt when unknown.
+  boost::asio::awaitable<std::optional<std::string>> revision(const std::string& name, int64_t revision);
+  /// Names in lexical order after `after` (exclusive), at most `limit`.
+  boost::asio::awaitable<std::vector<std::string>> list(const std::string& after, int64_t limit);
+  /// Deletes the state machine (its revisions stay for running executions). False when unknown.
+  boost::asio::awaitable<bool> remove(const std::string& name);
+
+ private:
+  Redis& redis_;
+};
+
+}  // namespace switchyard::store

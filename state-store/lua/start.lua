@@ -1,0 +1,42 @@
+-- Creates an execution with its first history event and first work item, or,
+-- when the caller gave an execution name that exists already, reports the
+-- existing execution: 'same' when it was started with the same input
+-- (idempotent start), 'conflict' otherwise.
+--
+-- KEYS[1] execution hash  KEYS[2] history list  KEYS[3] work stream
+-- KEYS[4] all-executions zset  KEYS[5] per-state-machine zset
+-- KEYS[6] name key (execution name -> id)  KEYS[7] timers zset
+-- ARGV: id, input, started ms, has-name (0/1), event tail, run, kind,
+--       timeout score ("" = none), timeout member, name-key ttl seconds,
+--       nset, (field, value)*
+local id = ARGV[1]
+if ARGV[4] == '1' then
+  local existing = redis.call('GET', KEYS[6])
+  if existing then
+    local input = redis.call('HGET', 'sy:x:{' .. existing .. '}', 'input')
+    if input == ARGV[2] then
+      return {'same', existing}
+    end
+    return {'conflict', existing}
+  end
+  redis.call('SET', KEYS[6], id, 'EX', tonumber(ARGV[10]))
+end
+local args = {}
+local n = tonumber(ARGV[11])
+local i = 12
+for _ = 1, n do
+  args[#args + 1] = ARGV[i]
+  args[#args + 1] = ARGV[i + 1]
+  i = i + 2
+end
+redis.call('HSET', KEYS[1], 'ev', 1, unpack(args))
+redis.call('RPUSH', KEYS[2], '{"id":1,"previousEventId":0,' .. ARGV[5])
+redis.call('ZADD', KEYS[4], ARGV[3], id)
+redis.call('ZADD', KEYS[5], ARGV[3], id)
+if ARGV[7] ~= '' then
+  redis.call('XADD', KEYS[3], '*', 'x', id, 'r', ARGV[6], 'v', '0', 'k', ARGV[7], 'd', '')
+end
+if ARGV[8] ~= '' then
+  redis.call('ZADD', KEYS[7], ARGV[8], ARGV[9])
+end
+return {'created', id}

@@ -1,0 +1,301 @@
+#include "switchyard/store/execution_store.hpp"
+
+#include <cassert>
+
+#include "switchyard/store/keys.hpp"
+
+namespace switchyard::store {
+
+namespace asio = boost::asio;
+
+namespace {
+
+std::string str(std::string_view s) { return std::string(s); }
+
+// Event texts arrive as whole JSON objects; the scripts add id/previousEventId
+// in front of the remaining members.
+std::string tail(const std::string& event) {
+  assert(!event.empty() && event.front() == '{');
+  return event.substr(1);
+}
+
+std::vector<WorkItem> parse_entries(const Reply& entries) {
+  std::vector<WorkItem> out;
+  for (const auto& e : entries.elements) {
+    if (e.elements.size() < 2) {
+      continue;
+    }
+    WorkItem w;
+    w.id = e.elements[0].str;
+    const auto& f = e.elements[1].elements;
+    for (size_t i = 0; i + 1 < f.size(); i += 2) {
+      const auto& k = f[i].str;
+      const auto& v = f[i + 1].str;
+      if (k == "x") {
+        w.exec = v;
+      } else if (k == "r") {
+        w.run = v;
+      } else if (k == "v") {
+        w.version = v;
+      } else if (k == "k") {
+        w.kind = v;
+      } else if (k == "d") {
+        w.data = v;
+      }
+    }
+    if (!e.elements[1].is_nil()) {
+      out.push_back(std::move(w));
+    } else {
+      // Deleted entry still pending (claimed after XDEL): hand back id only so it gets acked.
+      w.kind = "";
+      out.push_back(std::move(w));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string timer_member(const std::string& exec, const std::string& run, const std::string& version,
+                         const std::string& kind) {
+  return exec + "|" + run + "|" + version + "|" + kind;
+}
+
+asio::awaitable<StartOutcome> ExecutionStore::start(const StartRequest& req) {
+  std::vector<std::string> keys{keys::execution(req.id),       keys::history(req.id),
+                                str(keys::kWork),              str(keys::kExecutions),
+                                keys::executions_of(req.state_machine),
+                                req.name.empty() ? keys::execution_name(req.state_machine, "-")
+                                                 : keys::execution_name(req.state_machine, req.name),
+                                str(keys::kTimers)};
+  std::vector<std::string> args{req.id,
+                                req.input,
+                                std::to_string(req.started_ms),
+                                req.name.empty() ? "0" : "1",
+                                tail(req.first_event),
+                                "0",
+                                req.first_kind,
+                                req.timeout_at_ms ? std::to_string(*req.timeout_at_ms) : "",
+                                timer_member(req.id, "0", "*", "timeout"),
+                                std::to_string(req.name_ttl.count()),
+                                std::to_string(req.fields.size())};
+  for (const auto& [k, v] : req.fields) {
+    args.push_back(k);
+    args.push_back(v);
+  }
+  Reply r = co_await redis_.eval("start", keys, args);
+  r.check();
+  if (r.elements.size() != 2) {
+    throw RedisError("start: unexpected reply");
+  }
+  StartOutcome out;
+  out.id = r.elements[1].str;
+  const auto& kind = r.elements[0].str;
+  out.kind = kind == "created" ? StartOutcome::Kind::Created
+             : kind == "same"  ? StartOutcome::Kind::Same
+                               : StartOutcome::Kind::Conflict;
+  co_return out;
+}
+
+asio::awaitable<CommitOutcome> ExecutionStore::commit(const Transition& t) {
+  std::vector<std::string> keys{keys::execution(t.exec), keys::history(t.exec), str(keys::kWork),
+                                str(keys::kTimers)};
+  std::vector<std::string> args;
+  args.reserve(16 + 2 * t.set.size() + t.del.size() + t.events.size() + 5 * t.work.size() + 2 * t.timers.size());
+  args.push_back(t.run);
+  args.push_back(t.expected_version);
+  args.push_back(t.ack_id);
+  args.push_back(str(keys::kWorkGroup));
+  args.push_back(t.finished ? std::to_string(t.retention.count()) : "0");
+  args.push_back(t.finished ? str(keys::kDoneChannel) : "");
+  args.push_back(t.finished ? t.exec : "");
+  args.push_back(std::to_string(t.set.size()));
+  for (const auto& [k, v] : t.set) {
+    args.push_back(k);
+    args.push_back(v);
+  }
+  args.push_back(std::to_string(t.del.size()));
+  for (const auto& k : t.del) {
+    args.push_back(k);
+  }
+  args.push_back(std::to_string(t.events.size()));
+  for (const auto& e : t.events) {
+    args.push_back(tail(e));
+  }
+  args.push_back(std::to_string(t.work.size()));
+  for (const auto& w : t.work) {
+    args.push_back(w.exec);
+    args.push_back(w.run);
+    args.push_back(w.version);
+    args.push_back(w.kind);
+    args.push_back(w.data);
+  }
+  args.push_back(std::to_string(t.timers.size()));
+  for (const auto& [due, member] : t.timers) {
+    args.push_back(std::to_string(due));
+    args.push_back(member);
+  }
+  args.push_back(std::to_string(t.cancel_timers.size()));
+  for (const auto& m : t.cancel_timers) {
+    args.push_back(m);
+  }
+  if (t.join) {
+    const auto& j = *t.join;
+    args.push_back(j.parent);
+    args.push_back(t.run);
+    args.push_back(j.ok ? "1" : "0");
+    args.push_back(j.result);
+    args.push_back(j.prefix);
+    args.push_back(std::to_string(j.count));
+    args.push_back(std::to_string(j.max_concurrency));
+    args.push_back(std::to_string(j.tolerated_count));
+    args.push_back(std::to_string(j.tolerated_percentage));
+  } else {
+    args.emplace_back("");
+  }
+  Reply r = co_await redis_.eval("commit", keys, args);
+  r.check();
+  if (r.str == "ok") {
+    co_return CommitOutcome::Committed;
+  }
+  co_return r.str == "stale" ? CommitOutcome::Stale : CommitOutcome::Gone;
+}
+
+asio::awaitable<std::optional<std::string>> ExecutionStore::stop(const std::string& exec, const std::string& status,
+                                                                 const std::string& error, const std::string& cause,
+                                                                 int64_t now_ms, const std::string& event,
+                                                                 std::chrono::seconds retention) {
+  Reply r = co_await redis_.eval("stop", {keys::execution(exec), keys::history(exec)},
+                                 {status, error, cause, std::to_string(now_ms), tail(event), str(keys::kDoneChannel),
+                                  std::to_string(retention.count())});
+  r.check();
+  if (r.str == "missing") {
+    co_return std::nullopt;
+  }
+  co_return r.str == "ok" ? std::string("RUNNING") : r.str;
+}
+
+asio::awaitable<std::optional<std::vector<std::optional<std::string>>>> ExecutionStore::read(
+    const std::string& exec, const std::vector<std::string>& fields) {
+  std::vector<std::string> args{"HMGET", keys::execution(exec)};
+  args.insert(args.end(), fields.begin(), fields.end());
+  Reply r = co_await redis_.command(std::move(args));
+  r.check();
+  std::vector<std::optional<std::string>> out;
+  bool any = false;
+  for (auto& e : r.elements) {
+    if (e.is_nil()) {
+      out.emplace_back();
+    } else {
+      any = true;
+      out.emplace_back(std::move(e.str));
+    }
+  }
+  if (!any) {
+    co_return std::nullopt;
+  }
+  co_return out;
+}
+
+asio::awaitable<std::map<std::string, std::string>> ExecutionStore::read_all(const std::string& exec) {
+  Reply r = co_await redis_.command({"HGETALL", keys::execution(exec)});
+  r.check();
+  std::map<std::string, std::string> out;
+  for (size_t i = 0; i + 1 < r.elements.size(); i += 2) {
+    out.emplace(std::move(r.elements[i].str), std::move(r.elements[i + 1].str));
+  }
+  co_return out;
+}
+
+asio::awaitable<std::vector<std::string>> ExecutionStore::history(const std::string& exec, int64_t offset,
+                                                                  int64_t limit) {
+  Reply r = co_await redis_.command(
+      {"LRANGE", keys::history(exec), std::to_string(offset), std::to_string(offset + limit - 1)});
+  r.check();
+  std::vector<std::string> out;
+  out.reserve(r.elements.size());
+  for (auto& e : r.elements) {
+    out.push_back(std::move(e.str));
+  }
+  co_return out;
+}
+
+asio::awaitable<std::vector<std::string>> ExecutionStore::list(const std::string& index_key, int64_t offset,
+                                                               int64_t limit) {
+  Reply r = co_await redis_.command(
+      {"ZREVRANGE", index_key, std::to_string(offset), std::to_string(offset + limit - 1)});
+  r.check();
+  std::vector<std::string> out;
+  for (auto& e : r.elements) {
+    out.push_back(std::move(e.str));
+  }
+  co_return out;
+}
+
+asio::awaitable<void> ExecutionStore::ensure_group() {
+  Reply r = co_await redis_.command({"XGROUP", "CREATE", str(keys::kWork), str(keys::kWorkGroup), "0", "MKSTREAM"});
+  if (r.is_error() && r.str.find("BUSYGROUP") == std::string::npos) {
+    throw RedisError("XGROUP CREATE: " + r.str);
+  }
+}
+
+asio::awaitable<std::vector<WorkItem>> ExecutionStore::read_work(Redis& conn, const std::string& consumer, int count,
+                                                                 std::chrono::milliseconds block) {
+  // The command's own timeout must outlast the server-side BLOCK.
+  Reply r = co_await conn.command({"XREADGROUP", "GROUP", str(keys::kWorkGroup), consumer, "COUNT",
+                                   std::to_string(count), "BLOCK", std::to_string(block.count()), "STREAMS",
+                                   str(keys::kWork), ">"},
+                                  block + std::chrono::milliseconds{5000});
+  r.check();
+  if (r.is_nil() || r.elements.empty()) {
+    co_return std::vector<WorkItem>{};
+  }
+  co_return parse_entries(r.elements[0].elements.size() > 1 ? r.elements[0].elements[1] : Reply{});
+}
+
+asio::awaitable<std::vector<WorkItem>> ExecutionStore::reclaim(const std::string& consumer,
+                                                               std::chrono::milliseconds lease, int count) {
+  Reply r = co_await redis_.command({"XAUTOCLAIM", str(keys::kWork), str(keys::kWorkGroup), consumer,
+                                     std::to_string(lease.count()), "0-0", "COUNT", std::to_string(count)});
+  r.check();
+  if (r.elements.size() < 2) {
+    co_return std::vector<WorkItem>{};
+  }
+  auto items = parse_entries(r.elements[1]);
+  // Redis 7 reports entries deleted while pending in the third element; ack them away.
+  if (r.elements.size() >= 3) {
+    for (const auto& gone : r.elements[2].elements) {
+      WorkItem w;
+      w.id = gone.str;
+      items.push_back(std::move(w));
+    }
+  }
+  for (auto& w : items) {
+    w.deliveries = 2;
+  }
+  co_return items;
+}
+
+asio::awaitable<void> ExecutionStore::renew(const std::string& consumer, const std::vector<std::string>& ids) {
+  if (ids.empty()) {
+    co_return;
+  }
+  std::vector<std::string> args{"XCLAIM", str(keys::kWork), str(keys::kWorkGroup), consumer, "0"};
+  args.insert(args.end(), ids.begin(), ids.end());
+  args.emplace_back("JUSTID");
+  (co_await redis_.command(std::move(args))).check();
+}
+
+asio::awaitable<void> ExecutionStore::drop(const std::string& id) {
+  (co_await redis_.command({"XACK", str(keys::kWork), str(keys::kWorkGroup), id})).check();
+  (co_await redis_.command({"XDEL", str(keys::kWork), id})).check();
+}
+
+asio::awaitable<int64_t> ExecutionStore::fire_timers(int64_t now_ms, int limit) {
+  Reply r = co_await redis_.eval("fire_timers", {str(keys::kTimers), str(keys::kWork)},
+                                 {std::to_string(now_ms), std::to_string(limit)});
+  r.check();
+  co_return r.integer;
+}
+
+}  // namespace switchyard::store

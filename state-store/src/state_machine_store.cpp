@@ -1,0 +1,74 @@
+#include "switchyard/store/state_machine_store.hpp"
+
+#include "switchyard/store/keys.hpp"
+
+namespace switchyard::store {
+
+namespace asio = boost::asio;
+
+asio::awaitable<PutOutcome> StateMachineStore::put(const std::string& name, const std::string& definition,
+                                                   const std::string& type, const std::string& triggers,
+                                                   const std::string& now) {
+  Reply r = co_await redis_.eval(
+      "put_state_machine",
+      {keys::state_machine(name), std::string(keys::kStateMachines), keys::revision_prefix(name)},
+      {name, definition, type, triggers, now});
+  r.check();
+  if (r.elements.size() != 2) {
+    throw RedisError("put_state_machine: unexpected reply");
+  }
+  PutOutcome out;
+  out.revision = r.elements[0].integer;
+  const auto& k = r.elements[1].str;
+  out.kind = k == "created" ? PutOutcome::Kind::Created
+             : k == "updated" ? PutOutcome::Kind::Updated
+                              : PutOutcome::Kind::Unchanged;
+  co_return out;
+}
+
+asio::awaitable<std::optional<StateMachineRecord>> StateMachineStore::get(const std::string& name) {
+  Reply r = co_await redis_.command({"HMGET", keys::state_machine(name), "name", "revision", "type", "definition",
+                                     "triggers", "createdAt", "updatedAt"});
+  r.check();
+  if (r.elements.size() != 7 || r.elements[0].is_nil()) {
+    co_return std::nullopt;
+  }
+  StateMachineRecord rec;
+  rec.name = r.elements[0].str;
+  rec.revision = std::stoll(r.elements[1].str);
+  rec.type = r.elements[2].str;
+  rec.definition = r.elements[3].str;
+  rec.triggers = r.elements[4].str;
+  rec.created_at = r.elements[5].str;
+  rec.updated_at = r.elements[6].str;
+  co_return rec;
+}
+
+asio::awaitable<std::optional<std::string>> StateMachineStore::revision(const std::string& name, int64_t rev) {
+  Reply r = co_await redis_.command({"GET", keys::revision(name, rev)});
+  r.check();
+  if (r.is_nil()) {
+    co_return std::nullopt;
+  }
+  co_return std::move(r.str);
+}
+
+asio::awaitable<std::vector<std::string>> StateMachineStore::list(const std::string& after, int64_t limit) {
+  Reply r = co_await redis_.command({"ZRANGEBYLEX", std::string(keys::kStateMachines),
+                                     after.empty() ? "-" : "(" + after, "+", "LIMIT", "0", std::to_string(limit)});
+  r.check();
+  std::vector<std::string> out;
+  for (auto& e : r.elements) {
+    out.push_back(std::move(e.str));
+  }
+  co_return out;
+}
+
+asio::awaitable<bool> StateMachineStore::remove(const std::string& name) {
+  Reply r = co_await redis_.command({"DEL", keys::state_machine(name)});
+  r.check();
+  (co_await redis_.command({"ZREM", std::string(keys::kStateMachines), name})).check();
+  co_return r.integer > 0;
+}
+
+}  // namespace switchyard::store
