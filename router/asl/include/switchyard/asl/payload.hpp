@@ -9,9 +9,11 @@
 
 namespace switchyard::asl {
 
-/// Evaluates a template. A path that does not resolve is
-/// States.ParameterPathFailure (AWS's name for it), an intrinsic failure is
-/// States.IntrinsicFailure.
+/// Evaluates a template. Every failure is States.Runtime, as Step Functions
+/// reports it (the spec's States.ParameterPathFailure / IntrinsicFailure are not
+/// what AWS raises), with AWS's cause, e.g. "The JSONPath '$.x' specified for the
+/// field 'x.$' could not be found in the input '{...}'". The caller prefixes
+/// "An error occurred while executing the state ...".
 Result<Json> evaluate_payload(const Json& tmpl, const Scope& scope);
 
 /// Adds a Problem for every ".$" value that is not a valid path or intrinsic.
