@@ -37,7 +37,16 @@ struct Call {
 
 using Handler = std::function<Json(const Call&)>;
 
-/// Serves `handler` on 127.0.0.1/0.0.0.0:$PORT (default 8080) until SIGTERM/SIGINT.
+/// How serve() answers one request, run synchronously on the calling thread: GET/HEAD of / and
+/// /healthz -> 200 (other GET paths 404); POST (any path) -> the handler's result as JSON (200), or
+/// the error envelope {"errorType","errorMessage"} with 500 (handler threw) or 400 (errorType
+/// "InvalidInput": body is not JSON); other methods -> 405. Exposed so the mapping can be tested
+/// and embedded in another server.
+http::Response invoke(const Handler& handler, const http::Request& request);
+
+/// Serves `handler` on $SWITCHYARD_FUNCTION_HOST, else $LISTEN_HOST, else 0.0.0.0, port $PORT
+/// (default 8080), until SIGTERM/SIGINT; then drains (in-flight calls get up to 10 s) and returns 0.
+/// Prints "listening on <port>" to stderr once it accepts connections.
 /// Handlers run on a small thread pool so a blocking handler does not stall
 /// others. Returns the process exit code.
 int serve(Handler handler);

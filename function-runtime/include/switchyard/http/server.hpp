@@ -6,6 +6,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 
@@ -18,6 +19,14 @@ struct ServerOptions {
   std::chrono::milliseconds read_timeout{10000};  ///< a request must arrive this fast (slowloris)
   std::chrono::milliseconds idle_timeout{60000};  ///< keep-alive connections close after this
   size_t max_connections = 10000;                  ///< beyond this, new connections are closed
+};
+
+/// Counters for /metrics and tests (read on the server's executor).
+struct ServerStats {
+  uint64_t accepted = 0;          ///< connections accepted since listen (including ones closed at the cap)
+  uint64_t requests = 0;          ///< requests handed to the handler
+  size_t active_connections = 0;  ///< open connections now
+  size_t in_flight = 0;           ///< requests inside the handler now
 };
 
 /// The request handler. It may throw: the server answers 500 and logs.
@@ -34,6 +43,7 @@ class Server {
   void listen(const boost::asio::ip::tcp::endpoint& endpoint);
   /// The bound endpoint (after listen).
   boost::asio::ip::tcp::endpoint local_endpoint() const;
+  ServerStats stats() const;
   /// Stops accepting, lets in-flight requests finish (up to `grace`), closes idle connections.
   boost::asio::awaitable<void> drain(std::chrono::milliseconds grace);
 
