@@ -17,6 +17,13 @@ endif()
 # public headers under DIR/include. New source files are picked up on the next build.
 function(switchyard_library name dir)
   file(GLOB_RECURSE srcs CONFIGURE_DEPENDS ${dir}/src/*.cpp)
+  if(NOT srcs)
+    # An area still without sources (during bring-up) links as headers only.
+    add_library(${name} INTERFACE)
+    target_include_directories(${name} INTERFACE ${dir}/include)
+    target_link_libraries(${name} INTERFACE ${ARGN})
+    return()
+  endif()
   add_library(${name} STATIC ${srcs})
   target_include_directories(${name} PUBLIC ${dir}/include)
   target_link_libraries(${name} PRIVATE switchyard_options PUBLIC ${ARGN})

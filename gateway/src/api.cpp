@@ -56,10 +56,6 @@ std::vector<std::string> split_path(std::string_view path) {
   return parts;
 }
 
-bool is_yaml(std::string_view content_type) {
-  return content_type.find("yaml") != std::string_view::npos;
-}
-
 int64_t int_param(const http::Request& req, const char* name, int64_t fallback, int64_t lo, int64_t hi) {
   auto v = req.query(name);
   if (!v || v->empty()) {

@@ -89,7 +89,8 @@ Result<Json> parse_json_or_yaml(std::string_view text) {
   if (first != std::string_view::npos && (text[first] == '{' || text[first] == '[')) {
     // Looks like JSON: report the JSON error rather than a confusing YAML one.
     try {
-      (void)Json::parse(text.begin(), text.end());
+      Json strict = Json::parse(text.begin(), text.end());
+      return strict;  // unreachable in practice: the lenient parse above failed
     } catch (const Json::parse_error& e) {
       return Error{"InvalidJson", e.what()};
     }

@@ -251,7 +251,8 @@ asio::awaitable<Result<StartResult>> ExecutionService::start(const std::string& 
     std::vector<std::string> events;
     Json ctx_exec{{"Id", id}, {"Input", input}, {"Name", name.empty() ? id : name}, {"StartTime", rfc3339(now)},
                   {"RedriveCount", 0}};
-    Json rec = co_await run_express(*def, ctx_exec, Json{{"Id", sm->name}, {"Name", sm->name}}, id, input, events);
+    Json sm_ctx{{"Id", sm->name}, {"Name", sm->name}};
+    Json rec = co_await run_express(*def, ctx_exec, sm_ctx, id, input, events);
     req.first_kind = "";
     req.fields.emplace_back("status", rec["status"].get<std::string>());
     req.fields.emplace_back("stoppedAt", std::to_string(now_ms()));
@@ -290,7 +291,8 @@ asio::awaitable<Result<StartResult>> ExecutionService::start(const std::string& 
                        e.substr(1));
       }
       (co_await executions_.redis().command(std::move(args))).check();
-      (co_await executions_.redis().command({"HSET", store::keys::execution(id), "ev", std::to_string(n)})).check();
+      std::vector<std::string> args1{"HSET", store::keys::execution(id), "ev", std::to_string(n)};
+      (co_await executions_.redis().command(std::move(args1))).check();
     }
     auto all = co_await executions_.read_all(id);
     res.record = execution_json(all);

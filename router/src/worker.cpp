@@ -77,6 +77,7 @@ asio::awaitable<void> Worker::read_loop() {
       continue;
     }
     int room = std::min(options_.read_batch, options_.max_in_flight - static_cast<int>(in_flight_.size()));
+    bool failed = false;
     try {
       auto items = co_await store::ExecutionStore::read_work(*blocking_, options_.consumer, room, options_.block);
       for (auto& item : items) {
@@ -87,7 +88,10 @@ asio::awaitable<void> Worker::read_loop() {
         break;
       }
       std::cerr << "switchyard: reading work failed: " << e.what() << "\n";
-      co_await sleep_for(milliseconds{200});
+      failed = true;
+    }
+    if (failed) {
+      co_await sleep_for(milliseconds{200});  // Redis is down or restarting: do not spin
     }
   }
 }

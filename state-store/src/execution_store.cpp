@@ -165,9 +165,10 @@ asio::awaitable<std::optional<std::string>> ExecutionStore::stop(const std::stri
                                                                  const std::string& error, const std::string& cause,
                                                                  int64_t now_ms, const std::string& event,
                                                                  std::chrono::seconds retention) {
-  Reply r = co_await redis_.eval("stop", {keys::execution(exec), keys::history(exec)},
-                                 {status, error, cause, std::to_string(now_ms), tail(event), str(keys::kDoneChannel),
-                                  std::to_string(retention.count())});
+  std::vector<std::string> keys{keys::execution(exec), keys::history(exec)};
+  std::vector<std::string> args{status, error, cause, std::to_string(now_ms), tail(event), str(keys::kDoneChannel),
+                                std::to_string(retention.count())};
+  Reply r = co_await redis_.eval("stop", keys, args);
   r.check();
   if (r.str == "missing") {
     co_return std::nullopt;
@@ -198,7 +199,8 @@ asio::awaitable<std::optional<std::vector<std::optional<std::string>>>> Executio
 }
 
 asio::awaitable<std::map<std::string, std::string>> ExecutionStore::read_all(const std::string& exec) {
-  Reply r = co_await redis_.command({"HGETALL", keys::execution(exec)});
+  std::vector<std::string> args1{"HGETALL", keys::execution(exec)};
+  Reply r = co_await redis_.command(std::move(args1));
   r.check();
   std::map<std::string, std::string> out;
   for (size_t i = 0; i + 1 < r.elements.size(); i += 2) {
@@ -209,8 +211,8 @@ asio::awaitable<std::map<std::string, std::string>> ExecutionStore::read_all(con
 
 asio::awaitable<std::vector<std::string>> ExecutionStore::history(const std::string& exec, int64_t offset,
                                                                   int64_t limit) {
-  Reply r = co_await redis_.command(
-      {"LRANGE", keys::history(exec), std::to_string(offset), std::to_string(offset + limit - 1)});
+  std::vector<std::string> cmd1{"LRANGE", keys::history(exec), std::to_string(offset), std::to_string(offset + limit - 1)};
+  Reply r = co_await redis_.command(std::move(cmd1));
   r.check();
   std::vector<std::string> out;
   out.reserve(r.elements.size());
@@ -222,8 +224,8 @@ asio::awaitable<std::vector<std::string>> ExecutionStore::history(const std::str
 
 asio::awaitable<std::vector<std::string>> ExecutionStore::list(const std::string& index_key, int64_t offset,
                                                                int64_t limit) {
-  Reply r = co_await redis_.command(
-      {"ZREVRANGE", index_key, std::to_string(offset), std::to_string(offset + limit - 1)});
+  std::vector<std::string> cmd2{"ZREVRANGE", index_key, std::to_string(offset), std::to_string(offset + limit - 1)};
+  Reply r = co_await redis_.command(std::move(cmd2));
   r.check();
   std::vector<std::string> out;
   for (auto& e : r.elements) {
@@ -233,7 +235,8 @@ asio::awaitable<std::vector<std::string>> ExecutionStore::list(const std::string
 }
 
 asio::awaitable<void> ExecutionStore::ensure_group() {
-  Reply r = co_await redis_.command({"XGROUP", "CREATE", str(keys::kWork), str(keys::kWorkGroup), "0", "MKSTREAM"});
+  std::vector<std::string> args2{"XGROUP", "CREATE", str(keys::kWork), str(keys::kWorkGroup), "0", "MKSTREAM"};
+  Reply r = co_await redis_.command(std::move(args2));
   if (r.is_error() && r.str.find("BUSYGROUP") == std::string::npos) {
     throw RedisError("XGROUP CREATE: " + r.str);
   }
@@ -242,9 +245,10 @@ asio::awaitable<void> ExecutionStore::ensure_group() {
 asio::awaitable<std::vector<WorkItem>> ExecutionStore::read_work(Redis& conn, const std::string& consumer, int count,
                                                                  std::chrono::milliseconds block) {
   // The command's own timeout must outlast the server-side BLOCK.
-  Reply r = co_await conn.command({"XREADGROUP", "GROUP", str(keys::kWorkGroup), consumer, "COUNT",
+  std::vector<std::string> args3{"XREADGROUP", "GROUP", str(keys::kWorkGroup), consumer, "COUNT",
                                    std::to_string(count), "BLOCK", std::to_string(block.count()), "STREAMS",
-                                   str(keys::kWork), ">"},
+                                   str(keys::kWork), ">"};
+  Reply r = co_await conn.command(std::move(args3),
                                   block + std::chrono::milliseconds{5000});
   r.check();
   if (r.is_nil() || r.elements.empty()) {
@@ -255,8 +259,9 @@ asio::awaitable<std::vector<WorkItem>> ExecutionStore::read_work(Redis& conn, co
 
 asio::awaitable<std::vector<WorkItem>> ExecutionStore::reclaim(const std::string& consumer,
                                                                std::chrono::milliseconds lease, int count) {
-  Reply r = co_await redis_.command({"XAUTOCLAIM", str(keys::kWork), str(keys::kWorkGroup), consumer,
-                                     std::to_string(lease.count()), "0-0", "COUNT", std::to_string(count)});
+  std::vector<std::string> args4{"XAUTOCLAIM", str(keys::kWork), str(keys::kWorkGroup), consumer,
+                                     std::to_string(lease.count()), "0-0", "COUNT", std::to_string(count)};
+  Reply r = co_await redis_.command(std::move(args4));
   r.check();
   if (r.elements.size() < 2) {
     co_return std::vector<WorkItem>{};
@@ -287,13 +292,16 @@ asio::awaitable<void> ExecutionStore::renew(const std::string& consumer, const s
 }
 
 asio::awaitable<void> ExecutionStore::drop(const std::string& id) {
-  (co_await redis_.command({"XACK", str(keys::kWork), str(keys::kWorkGroup), id})).check();
-  (co_await redis_.command({"XDEL", str(keys::kWork), id})).check();
+  std::vector<std::string> args5{"XACK", str(keys::kWork), str(keys::kWorkGroup), id};
+  (co_await redis_.command(std::move(args5))).check();
+  std::vector<std::string> args6{"XDEL", str(keys::kWork), id};
+  (co_await redis_.command(std::move(args6))).check();
 }
 
 asio::awaitable<int64_t> ExecutionStore::fire_timers(int64_t now_ms, int limit) {
-  Reply r = co_await redis_.eval("fire_timers", {str(keys::kTimers), str(keys::kWork)},
-                                 {std::to_string(now_ms), std::to_string(limit)});
+  std::vector<std::string> keys{str(keys::kTimers), str(keys::kWork)};
+  std::vector<std::string> args{std::to_string(now_ms), std::to_string(limit)};
+  Reply r = co_await redis_.eval("fire_timers", keys, args);
   r.check();
   co_return r.integer;
 }

@@ -9,10 +9,10 @@ namespace asio = boost::asio;
 asio::awaitable<PutOutcome> StateMachineStore::put(const std::string& name, const std::string& definition,
                                                    const std::string& type, const std::string& triggers,
                                                    const std::string& now) {
-  Reply r = co_await redis_.eval(
-      "put_state_machine",
-      {keys::state_machine(name), std::string(keys::kStateMachines), keys::revision_prefix(name)},
-      {name, definition, type, triggers, now});
+  std::vector<std::string> keys{keys::state_machine(name), std::string(keys::kStateMachines),
+                                keys::revision_prefix(name)};
+  std::vector<std::string> args{name, definition, type, triggers, now};
+  Reply r = co_await redis_.eval("put_state_machine", keys, args);
   r.check();
   if (r.elements.size() != 2) {
     throw RedisError("put_state_machine: unexpected reply");
@@ -27,8 +27,9 @@ asio::awaitable<PutOutcome> StateMachineStore::put(const std::string& name, cons
 }
 
 asio::awaitable<std::optional<StateMachineRecord>> StateMachineStore::get(const std::string& name) {
-  Reply r = co_await redis_.command({"HMGET", keys::state_machine(name), "name", "revision", "type", "definition",
-                                     "triggers", "createdAt", "updatedAt"});
+  std::vector<std::string> args1{"HMGET", keys::state_machine(name), "name", "revision", "type", "definition",
+                                     "triggers", "createdAt", "updatedAt"};
+  Reply r = co_await redis_.command(std::move(args1));
   r.check();
   if (r.elements.size() != 7 || r.elements[0].is_nil()) {
     co_return std::nullopt;
@@ -45,7 +46,8 @@ asio::awaitable<std::optional<StateMachineRecord>> StateMachineStore::get(const 
 }
 
 asio::awaitable<std::optional<std::string>> StateMachineStore::revision(const std::string& name, int64_t rev) {
-  Reply r = co_await redis_.command({"GET", keys::revision(name, rev)});
+  std::vector<std::string> args2{"GET", keys::revision(name, rev)};
+  Reply r = co_await redis_.command(std::move(args2));
   r.check();
   if (r.is_nil()) {
     co_return std::nullopt;
@@ -54,8 +56,9 @@ asio::awaitable<std::optional<std::string>> StateMachineStore::revision(const st
 }
 
 asio::awaitable<std::vector<std::string>> StateMachineStore::list(const std::string& after, int64_t limit) {
-  Reply r = co_await redis_.command({"ZRANGEBYLEX", std::string(keys::kStateMachines),
-                                     after.empty() ? "-" : "(" + after, "+", "LIMIT", "0", std::to_string(limit)});
+  std::vector<std::string> args3{"ZRANGEBYLEX", std::string(keys::kStateMachines),
+                                     after.empty() ? "-" : "(" + after, "+", "LIMIT", "0", std::to_string(limit)};
+  Reply r = co_await redis_.command(std::move(args3));
   r.check();
   std::vector<std::string> out;
   for (auto& e : r.elements) {
@@ -65,9 +68,11 @@ asio::awaitable<std::vector<std::string>> StateMachineStore::list(const std::str
 }
 
 asio::awaitable<bool> StateMachineStore::remove(const std::string& name) {
-  Reply r = co_await redis_.command({"DEL", keys::state_machine(name)});
+  std::vector<std::string> args4{"DEL", keys::state_machine(name)};
+  Reply r = co_await redis_.command(std::move(args4));
   r.check();
-  (co_await redis_.command({"ZREM", std::string(keys::kStateMachines), name})).check();
+  std::vector<std::string> args5{"ZREM", std::string(keys::kStateMachines), name};
+  (co_await redis_.command(std::move(args5))).check();
   co_return r.integer > 0;
 }
 

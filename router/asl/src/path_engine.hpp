@@ -50,6 +50,7 @@ struct Lookup {
   bool found = false;  ///< definite path: the node exists; indefinite: always true
   Json value;          ///< the node, or the list of matches of an indefinite path
   std::string detail;  ///< when !found, why (Jayway's wording, e.g. "No results for path: $['a']")
+  bool past_end = false;  ///< found, but as null because the last index is past the end of its array
 };
 
 /// Evaluates `path` (its segments) against `doc`.

@@ -629,6 +629,7 @@ class Evaluator {
   }
 
   std::string detail_;
+  bool past_end_ = false;
 
  private:
   bool fail(std::string why) {
@@ -728,7 +729,11 @@ class Evaluator {
         auto size = static_cast<int64_t>(node.size());
         if (seg.indices.size() == 1) {
           int64_t idx = seg.indices.front() < 0 ? size + seg.indices.front() : seg.indices.front();
-          const Json& item = idx >= 0 && idx < size ? node[static_cast<size_t>(idx)] : null_json();
+          bool inside = idx >= 0 && idx < size;
+          if (!inside && leaf && definite) {
+            past_end_ = true;
+          }
+          const Json& item = inside ? node[static_cast<size_t>(idx)] : null_json();
           return walk(segs, i + 1, item, next_where("[" + std::to_string(seg.indices.front()) + "]"), definite, out);
         }
         for (int64_t raw : seg.indices) {
@@ -934,6 +939,7 @@ Lookup lookup(const CompiledPath& path, const Json& doc) {
       return result;
     }
     result.found = true;
+    result.past_end = evaluator.past_end_;
     result.value = std::move(found.front());
     return result;
   }

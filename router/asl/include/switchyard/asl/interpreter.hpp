@@ -7,6 +7,25 @@
 /// end. The router commits the decision (events + cursor + next work) in one
 /// atomic write and performs the I/O. No clock, no sockets, no randomness
 /// except through Env.
+///
+/// History: step() emits every event of the states it walks, shaped as Step
+/// Functions shapes them (*StateEntered/*StateExited with JSON-text input/output
+/// and {"truncated": false} details, assignedVariables on exits, TaskScheduled /
+/// TaskSucceeded / TaskFailed / TaskTimedOut, or LambdaFunctionScheduled/... for
+/// "arn:aws:lambda:...:function:x" resources, ParallelStateStarted/Succeeded/
+/// Failed, MapStateStarted {length}/Succeeded/Failed). The router adds only:
+///   - TaskStarted (or LambdaFunctionStarted) when the call is actually made:
+///     task_started_event() builds it; TaskSubmitted/heartbeat events if it wants;
+///   - ExecutionStarted/Succeeded/Failed/TimedOut/Aborted for the top-level run
+///     (for States.Runtime, AWS prefixes the cause with "An error occurred while
+///     executing the state '<cursor.state>' (entered at the event id #<id>). ");
+///   - MapIterationStarted/Succeeded/Failed/Aborted {"name": <Map state>, "index"}
+///     around each Map child run, and TaskStateAborted/*StateAborted on a stop.
+/// Feeding children: a failed child run (or a Map past its tolerated failures:
+/// error "States.ExceedToleratedFailureThreshold") is ChildrenFailed with that
+/// run's error and cause; ChildrenSucceeded carries outputs in child order.
+/// A failed Task is TaskFailed; a missed timeout is error "States.Timeout" and
+/// a missed heartbeat "States.HeartbeatTimeout" (both show as TaskTimedOut).
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -116,6 +135,10 @@ struct Decision {
 /// run; for the top level the router adds the Execution* events.
 Decision step(const Definition& def, const std::string& machine, const RunContext& ctx,
               const Cursor& cursor, const Event& event, const Env& env);
+
+/// The TaskStarted (or LambdaFunctionStarted) history event for a call the
+/// router is about to make.
+HistoryEvent task_started_event(const InvokeTask& task);
 
 /// The cursor at the start of a (sub)machine run with the given input.
 Cursor start_cursor(const Definition& def, const std::string& machine, Json input, int64_t now_ms);

@@ -15,7 +15,10 @@ bool is_intrinsic(std::string_view text);
 /// Full syntax check (known function, arity where fixed, balanced, valid paths).
 bool validate_intrinsic(std::string_view text, std::string* why = nullptr);
 
-/// Evaluates; any failure is Error{"States.IntrinsicFailure", cause}.
+/// Evaluates. Any failure is Error{"States.Runtime", cause}, as Step Functions
+/// reports it (not the spec's States.IntrinsicFailure), with AWS's cause:
+/// "The function 'States.MathAdd($.a, 1)' had the following error: Invalid
+/// arguments in States.MathAdd". Scope::random feeds MathRandom and UUID.
 Result<Json> evaluate_intrinsic(std::string_view text, const Scope& scope);
 
 }  // namespace switchyard::asl
