@@ -58,7 +58,8 @@ EmbeddedRedis::EmbeddedRedis(const fs::path& data_dir, const std::string& append
   fs::remove(socket_);
   std::vector<std::string> argv{"redis-server", "--port", "0", "--unixsocket", socket_.string(), "--unixsocketperm",
                                 "700", "--dir", dir.string(), "--appendonly", "yes", "--appendfsync", appendfsync,
-                                "--save", "", "--logfile", (dir / "redis.log").string(), "--daemonize", "no"};
+                                "--save", "", "--logfile", (dir / "redis.log").string(), "--pidfile", (dir / "redis.pid").string(),
+                                "--daemonize", "no"};
   pid_t parent = getpid();
   pid_ = fork();
   if (pid_ < 0) {

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <csignal>
+
 #include <sys/types.h>
 
 namespace switchyard::testing {

@@ -1,0 +1,239 @@
+// The real `switchyard serve` on the embedded default (its own redis-server
+// child) with real example function processes, driven over HTTP on 127.0.0.1.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <signal.h>
+
+#include <fstream>
+
+#include "switchyard/testing/switchyard.hpp"
+
+namespace {
+
+using Json = nlohmann::json;
+using switchyard::testing::example_functions_yaml;
+using switchyard::testing::ServeOptions;
+using switchyard::testing::SwitchyardServer;
+
+// Pass, Choice and two Tasks on two different local functions.
+const char* kWorkflow = R"({
+  "StartAt": "Prepare",
+  "States": {
+    "Prepare": {"Type": "Pass", "Parameters": {"name.$": "$.who", "vip.$": "$.vip"}, "Next": "Greet"},
+    "Greet": {"Type": "Task", "Resource": "fn:greet", "Parameters": {"name.$": "$.name"},
+              "ResultPath": "$.greeting", "Next": "IsVip"},
+    "IsVip": {"Type": "Choice",
+              "Choices": [{"Variable": "$.vip", "BooleanEquals": true, "Next": "Echo"}],
+              "Default": "Done"},
+    "Echo": {"Type": "Task", "Resource": "fn:echo", "Parameters": {"said.$": "$.greeting.greeting"},
+             "ResultPath": "$.echoed", "Next": "Done"},
+    "Done": {"Type": "Succeed"}
+  }
+})";
+
+ServeOptions with_functions() {
+  ServeOptions o;
+  o.functions_yaml = example_functions_yaml();
+  return o;
+}
+
+Json body(const switchyard::testing::HttpResult& r) { return Json::parse(r.body, nullptr, false); }
+
+std::vector<std::string> event_types(SwitchyardServer& s, const std::string& id) {
+  auto h = s.request("GET", "/v1/executions/" + id + "/history");
+  EXPECT_EQ(h.status, 200) << h.body;
+  std::vector<std::string> types;
+  for (const auto& e : body(h)["events"]) {
+    types.push_back(e["type"].get<std::string>());
+  }
+  return types;
+}
+
+TEST(Serve, RunsPassChoiceAndTwoTasksToSucceededWithWait) {
+  SwitchyardServer s(with_functions());
+  s.deploy("hello", kWorkflow);
+  auto r = s.request("POST", "/v1/state-machines/hello/executions?wait=20",
+                     R"({"input": {"who": "Ada", "vip": true}})");
+  ASSERT_EQ(r.status, 200) << r.body << "\n" << s.log();
+  Json j = body(r);
+  EXPECT_EQ(j["status"], "SUCCEEDED") << r.body;
+  Json expected = {{"name", "Ada"},
+                   {"vip", true},
+                   {"greeting", {{"greeting", "Hello, Ada!"}, {"length", 3}}},
+                   {"echoed", {{"said", "Hello, Ada!"}}}};
+  EXPECT_EQ(j["output"], expected);
+
+  auto types = event_types(s, j["executionId"].get<std::string>());
+  std::vector<std::string> want{"ExecutionStarted", "PassStateEntered", "PassStateExited", "TaskStateEntered",
+                                "TaskScheduled", "TaskStarted", "TaskSucceeded", "TaskStateExited",
+                                "ChoiceStateEntered", "ChoiceStateExited", "TaskStateEntered", "TaskScheduled",
+                                "TaskStarted", "TaskSucceeded", "TaskStateExited", "SucceedStateEntered",
+                                "SucceedStateExited", "ExecutionSucceeded"};
+  EXPECT_EQ(types, want);
+
+  // The non-VIP path skips the second Task.
+  auto r2 = s.request("POST", "/v1/state-machines/hello/executions?wait=20",
+                      R"({"input": {"who": "Bob", "vip": false}})");
+  ASSERT_EQ(r2.status, 200) << r2.body;
+  EXPECT_EQ(body(r2)["output"].contains("echoed"), false);
+  EXPECT_EQ(body(r2)["output"]["greeting"]["greeting"], "Hello, Bob!");
+}
+
+TEST(Serve, HistoryEventsHaveIdsTimestampsAndDetails) {
+  SwitchyardServer s(with_functions());
+  s.deploy("hello", kWorkflow);
+  auto r = s.request("POST", "/v1/state-machines/hello/executions?wait=20", R"({"input": {"who": "Al", "vip": false}})");
+  ASSERT_EQ(r.status, 200);
+  auto h = body(s.request("GET", "/v1/executions/" + body(r)["executionId"].get<std::string>() + "/history"));
+  const auto& events = h["events"];
+  ASSERT_GT(events.size(), 3U);
+  for (size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(events[i]["id"], i + 1);
+    EXPECT_EQ(events[i]["previousEventId"], i);
+    EXPECT_TRUE(events[i]["timestamp"].is_string());
+  }
+  EXPECT_EQ(events[0]["executionStartedEventDetails"]["input"], R"({"vip":false,"who":"Al"})");
+  EXPECT_EQ(events[1]["stateEnteredEventDetails"]["name"], "Prepare");
+  // Paging: after=2 starts at the third event.
+  auto page = body(s.request("GET", "/v1/executions/" + body(r)["executionId"].get<std::string>() +
+                                        "/history?after=2&limit=2"));
+  ASSERT_EQ(page["events"].size(), 2U);
+  EXPECT_EQ(page["events"][0]["id"], 3);
+}
+
+TEST(Serve, StartWithoutWaitReturns201AndDescribeShowsTheEnd) {
+  SwitchyardServer s(with_functions());
+  s.deploy("hello", kWorkflow);
+  auto r = s.request("POST", "/v1/state-machines/hello/executions", R"({"input": {"who": "Cy", "vip": false}})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  std::string id = body(r)["executionId"];
+  Json d;
+  ASSERT_TRUE(switchyard::testing::wait_until(
+      [&] {
+        d = body(s.request("GET", "/v1/executions/" + id));
+        return d["status"] != "RUNNING";
+      },
+      std::chrono::seconds{20}));
+  EXPECT_EQ(d["status"], "SUCCEEDED");
+  EXPECT_EQ(d["stateMachine"], "hello");
+  EXPECT_EQ(d["input"], Json({{"who", "Cy"}, {"vip", false}}));
+  EXPECT_TRUE(d["startedAt"].is_string());
+  EXPECT_TRUE(d["stoppedAt"].is_string());
+  // Listed, newest first.
+  auto list = body(s.request("GET", "/v1/executions?stateMachine=hello"));
+  ASSERT_EQ(list["executions"].size(), 1U);
+  EXPECT_EQ(list["executions"][0]["executionId"], id);
+}
+
+TEST(Serve, TaskErrorFailsTheExecutionWithTheFunctionsErrorName) {
+  SwitchyardServer s(with_functions());
+  s.deploy("greet-only", R"({"StartAt":"G","States":{"G":{"Type":"Task","Resource":"fn:greet","End":true}}})");
+  auto r = s.request("POST", "/v1/state-machines/greet-only/executions?wait=20", R"({"input": {"nobody": 1}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body(r)["status"], "FAILED");
+  EXPECT_EQ(body(r)["error"], "InvalidName");
+}
+
+TEST(Serve, BadInputGetsClearErrors) {
+  SwitchyardServer s(with_functions());
+  // Malformed JSON -> 400.
+  auto bad = s.request("PUT", "/v1/state-machines/x", "{\"StartAt\": ");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_TRUE(body(bad).contains("error"));
+  // Invalid ASL -> 400 with the path of the offending field.
+  auto invalid = s.request("PUT", "/v1/state-machines/x",
+                           R"({"StartAt":"A","States":{"A":{"Type":"Pass","Next":"Nowhere"}}})");
+  ASSERT_EQ(invalid.status, 400) << invalid.body;
+  Json ij = body(invalid);
+  EXPECT_EQ(ij["error"], "InvalidDefinition");
+  bool found = false;
+  for (const auto& p : ij["problems"]) {
+    found = found || p["path"] == "/States/A/Next";
+  }
+  EXPECT_TRUE(found) << invalid.body;
+  // Unknown state machine -> 404; unknown execution -> 404.
+  EXPECT_EQ(s.request("POST", "/v1/state-machines/nope/executions", "{}").status, 404);
+  EXPECT_EQ(s.request("GET", "/v1/executions/nope").status, 404);
+  EXPECT_EQ(s.request("GET", "/v1/state-machines/nope").status, 404);
+  // Oversized body -> 413.
+  std::string big = "{\"input\": \"" + std::string(2 * 1024 * 1024, 'x') + "\"}";
+  EXPECT_EQ(s.request("POST", "/v1/state-machines/nope/executions", big).status, 413);
+  // Malformed start body -> 400.
+  s.deploy("p", R"({"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}})");
+  EXPECT_EQ(s.request("POST", "/v1/state-machines/p/executions", "{oops").status, 400);
+  // An input over the 256 KiB limit -> 413, nothing started.
+  std::string large = "{\"input\": \"" + std::string(300 * 1024, 'x') + "\"}";
+  EXPECT_EQ(s.request("POST", "/v1/state-machines/p/executions", large).status, 413);
+  // Bad names -> 400.
+  EXPECT_EQ(s.request("PUT", "/v1/state-machines/bad%20name", "{}").status, 400);
+  // The server is still healthy.
+  EXPECT_EQ(s.request("GET", "/healthz").status, 200);
+}
+
+TEST(Serve, SameExecutionNameIsIdempotentAndConflictsOnOtherInput) {
+  SwitchyardServer s;
+  s.deploy("p", R"({"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}})");
+  auto first = s.request("POST", "/v1/state-machines/p/executions?wait=10", R"({"input": {"n": 1}, "name": "job-1"})");
+  ASSERT_EQ(first.status, 200) << first.body;
+  auto again = s.request("POST", "/v1/state-machines/p/executions", R"({"input": {"n": 1}, "name": "job-1"})");
+  EXPECT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(body(again)["executionId"], body(first)["executionId"]);
+  auto other = s.request("POST", "/v1/state-machines/p/executions", R"({"input": {"n": 2}, "name": "job-1"})");
+  EXPECT_EQ(other.status, 409) << other.body;
+}
+
+TEST(Serve, YamlDefinitionsAndRevisions) {
+  SwitchyardServer s;
+  std::string yaml = "StartAt: A\nStates:\n  A:\n    Type: Pass\n    Result: {v: 1}\n    End: true\n";
+  auto put = s.request("PUT", "/v1/state-machines/y", yaml, {{"Content-Type", "application/yaml"}});
+  ASSERT_EQ(put.status, 201) << put.body;
+  EXPECT_EQ(body(put)["revision"], 1);
+  auto r1 = s.request("POST", "/v1/state-machines/y/executions?wait=10", "{}");
+  EXPECT_EQ(body(r1)["output"], Json({{"v", 1}}));
+  std::string yaml2 = "StartAt: A\nStates:\n  A:\n    Type: Pass\n    Result: {v: 2}\n    End: true\n";
+  auto put2 = s.request("PUT", "/v1/state-machines/y", yaml2, {{"Content-Type", "application/yaml"}});
+  ASSERT_EQ(put2.status, 200) << put2.body;
+  EXPECT_EQ(body(put2)["revision"], 2);
+  auto r2 = s.request("POST", "/v1/state-machines/y/executions?wait=10", "{}");
+  EXPECT_EQ(body(r2)["output"], Json({{"v", 2}}));
+  EXPECT_EQ(body(r2)["revision"], 2);
+  auto list = body(s.request("GET", "/v1/state-machines"));
+  ASSERT_EQ(list["stateMachines"].size(), 1U);
+  EXPECT_EQ(list["stateMachines"][0]["name"], "y");
+}
+
+TEST(Serve, KilledServerLeavesNoOrphanedRedis) {
+  auto s = std::make_unique<SwitchyardServer>();
+  std::ifstream pidfile(s->data_dir() / "redis.pid");
+  pid_t redis_pid = 0;
+  pidfile >> redis_pid;
+  ASSERT_GT(redis_pid, 0);
+  ASSERT_EQ(kill(redis_pid, 0), 0);
+  s->process().signal(SIGKILL);
+  ASSERT_TRUE(s->process().wait(std::chrono::seconds{5}));
+  // redis-server gets SIGTERM when its parent dies; it is reaped by init (or us as subreaper).
+  bool gone = switchyard::testing::wait_until(
+      [&] {
+        std::ifstream stat("/proc/" + std::to_string(redis_pid) + "/stat");
+        std::string content((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+        return content.empty() || content.find(") Z ") != std::string::npos;
+      },
+      std::chrono::seconds{10});
+  EXPECT_TRUE(gone) << "redis-server " << redis_pid << " outlived a killed switchyard";
+}
+
+TEST(Serve, SigtermStopsGracefullyAndStopsRedis) {
+  SwitchyardServer s;
+  std::ifstream pidfile(s.data_dir() / "redis.pid");
+  pid_t redis_pid = 0;
+  pidfile >> redis_pid;
+  s.process().signal(SIGTERM);
+  auto st = s.process().wait(std::chrono::seconds{20});
+  ASSERT_TRUE(st.has_value()) << s.log();
+  EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << s.log();
+  std::ifstream stat("/proc/" + std::to_string(redis_pid) + "/stat");
+  std::string content((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  EXPECT_TRUE(content.empty() || content.find(") Z ") != std::string::npos);
+}
+
+}  // namespace
