@@ -18,6 +18,8 @@
  *   - MathRandom with a seed is java.util.Random(seed).nextInt(end - start) + start.
  *   - JsonMerge is shallow; a deep flag of boolean true fails, any other value
  *     merges shallowly.
+ *   - States.Format renders objects and arrays as Java's toString does:
+ *     {k=[1, a]} (what AWS shows), other values as JSON, null as "null".
  * Calls nest at most 10 deep. String literals are single-quoted with the
  * escapes \' \{ \} \\ ; any other backslash is a syntax error.
  */
@@ -299,6 +301,33 @@ Failure invalid(const std::string& fn) { return Failure{"Invalid arguments in " 
 
 // The text a value contributes to a string: strings as they are, anything else as JSON.
 std::string as_text(const Json& v) { return v.is_string() ? v.get<std::string>() : detail::to_text(v); }
+
+// How States.Format renders a value: Java's toString of the parsed value, so
+// {"k":[1,"a"]} becomes {k=[1, a]}; scalars other than strings as JSON.
+void append_format_text(std::string& out, const Json& v) {
+  if (v.is_string()) {
+    out += v.get_ref<const std::string&>();
+  } else if (v.is_array()) {
+    out += '[';
+    for (size_t i = 0; i < v.size(); ++i) {
+      out += i ? ", " : "";
+      append_format_text(out, v[i]);
+    }
+    out += ']';
+  } else if (v.is_object()) {
+    out += '{';
+    bool first = true;
+    for (const auto& [key, value] : v.items()) {
+      out += first ? "" : ", ";
+      first = false;
+      out += key + "=";
+      append_format_text(out, value);
+    }
+    out += '}';
+  } else {
+    out += detail::to_text(v);
+  }
+}
 
 // Java's (int) conversion of a number, refusing what does not fit in 32 bits.
 std::optional<int64_t> truncated_int(const Json& v) {
@@ -714,7 +743,7 @@ class Evaluator {
         if (next_arg >= args.size()) {
           return invalid(fn);
         }
-        out += as_text(args[next_arg++]);
+        append_format_text(out, args[next_arg++]);
         ++i;
         continue;
       }
