@@ -487,14 +487,54 @@ struct Redis::Impl : std::enable_shared_from_this<Redis::Impl> {
     throw RedisError("redis command " + args.front() + " timed out");
   }
 
+  // Not a coroutine itself: the returned one owns `self` from the start.
   asio::awaitable<Reply> command(std::vector<std::string> args, milliseconds timeout) {
-    auto self = shared_from_this();
+    return command_co(shared_from_this(), std::move(args), timeout);
+  }
+
+  static asio::awaitable<Reply> command_co(std::shared_ptr<Impl> self, std::vector<std::string> args,
+                                           milliseconds timeout) {
+    co_return co_await self->command_impl(std::move(args), timeout);
+  }
+
+  asio::awaitable<Reply> command_impl(std::vector<std::string> args, milliseconds timeout) {
     if (args.empty()) {
       throw std::invalid_argument("empty redis command");
     }
     auto deadline = Clock::now() + (timeout.count() > 0 ? timeout : options.command_timeout);
     co_await wait_ready(deadline);
     co_return co_await exec(conn, args, deadline);
+  }
+
+  static asio::awaitable<void> connect_co(std::shared_ptr<Impl> impl, milliseconds deadline) {
+    co_await impl->wait_ready(Clock::now() + deadline);
+  }
+
+  static asio::awaitable<Reply> eval_co(std::shared_ptr<Impl> impl, std::string script_name,
+                                        std::vector<std::string> keys, std::vector<std::string> args,
+                                        milliseconds timeout) {
+    std::string_view source = lua_source(script_name);
+    if (source.empty()) {
+      // A name not in state-store/lua/ is a programming error; thrown (not asserted) so release builds fail loudly too.
+      throw std::invalid_argument("unknown Lua script '" + script_name + "'");
+    }
+    auto deadline = Clock::now() + (timeout.count() > 0 ? timeout : impl->options.command_timeout);
+    std::vector<std::string> argv;
+    argv.reserve(3 + keys.size() + args.size());
+    argv.emplace_back("EVALSHA");
+    argv.push_back(impl->sha_of(script_name));
+    argv.push_back(std::to_string(keys.size()));
+    argv.insert(argv.end(), std::make_move_iterator(keys.begin()), std::make_move_iterator(keys.end()));
+    argv.insert(argv.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
+    Reply r = co_await impl->command(argv, timeout);
+    if (r.is_error() && r.str.starts_with("NOSCRIPT")) {
+      // First use on this server (or after SCRIPT FLUSH / a restart): EVAL also caches it for the next EVALSHA.
+      argv[0] = "EVAL";
+      argv[1] = std::string(source);
+      auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+      r = co_await impl->command(std::move(argv), std::max(left, milliseconds{1}));
+    }
+    co_return r;
   }
 
   const std::string& sha_of(std::string_view name) {
@@ -538,41 +578,18 @@ Redis::Redis(asio::any_io_executor ex, Address address, RedisOptions options)
 
 Redis::~Redis() { impl_->close(); }
 
-asio::awaitable<void> Redis::connect(milliseconds deadline) {
-  auto impl = impl_;
-  co_await impl->wait_ready(Clock::now() + deadline);
-}
+// The public coroutines are plain functions returning a coroutine that owns a
+// shared_ptr to Impl and copies of its arguments, so an awaitable started
+// later (co_spawn posts the start) never touches a destroyed Redis.
+asio::awaitable<void> Redis::connect(milliseconds deadline) { return Impl::connect_co(impl_, deadline); }
 
 asio::awaitable<Reply> Redis::command(std::vector<std::string> args, milliseconds timeout) {
-  auto impl = impl_;
-  co_return co_await impl->command(std::move(args), timeout);
+  return impl_->command(std::move(args), timeout);
 }
 
 asio::awaitable<Reply> Redis::eval(std::string_view script_name, const std::vector<std::string>& keys,
                                    const std::vector<std::string>& args, milliseconds timeout) {
-  auto impl = impl_;
-  std::string_view source = lua_source(script_name);
-  if (source.empty()) {
-    // A name not in state-store/lua/ is a programming error; thrown (not asserted) so release builds fail loudly too.
-    throw std::invalid_argument("unknown Lua script '" + std::string(script_name) + "'");
-  }
-  auto deadline = Clock::now() + (timeout.count() > 0 ? timeout : impl->options.command_timeout);
-  std::vector<std::string> argv;
-  argv.reserve(3 + keys.size() + args.size());
-  argv.emplace_back("EVALSHA");
-  argv.push_back(impl->sha_of(script_name));
-  argv.push_back(std::to_string(keys.size()));
-  argv.insert(argv.end(), keys.begin(), keys.end());
-  argv.insert(argv.end(), args.begin(), args.end());
-  Reply r = co_await impl->command(argv, timeout);
-  if (r.is_error() && r.str.starts_with("NOSCRIPT")) {
-    // First use on this server (or after SCRIPT FLUSH / a restart): EVAL also caches it for the next EVALSHA.
-    argv[0] = "EVAL";
-    argv[1] = std::string(source);
-    auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-    r = co_await impl->command(std::move(argv), std::max(left, milliseconds{1}));
-  }
-  co_return r;
+  return Impl::eval_co(impl_, std::string(script_name), keys, args, timeout);
 }
 
 bool Redis::connected() const { return impl_->ready(); }

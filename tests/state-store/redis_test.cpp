@@ -326,6 +326,8 @@ TEST_F(RedisTest, DestructionWithPendingCommandsFailsThem) {
   }
   ioc.restart();
   ioc.run_for(100ms);  // the commands are sent and blocked
+  // co_spawn posts the start: this one begins only after the client is gone.
+  fs.push_back(asio::co_spawn(ioc, redis->command({"PING"}), asio::use_future));
   redis.reset();
   drive(ioc, fs);
   for (auto& f : fs) {
