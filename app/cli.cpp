@@ -214,6 +214,26 @@ int run_client_verb(const Args& args, const Settings& settings) {
     Json body{{"error", settings.get("error", "")}, {"cause", settings.get("cause", "")}};
     return print_response(client.call("POST", "/v1/executions/" + id + "/stop", body.dump()));
   }
+  if (args.verb == "task" && args.positional.size() == 2) {
+    const auto& kind = args.positional[0];
+    const auto& token = args.positional[1];
+    Json body = Json::object();
+    if (kind == "success") {
+      Json output = Json::parse(settings.get("output", "null"), nullptr, false);
+      if (output.is_discarded()) {
+        std::cerr << "--output is not valid JSON\n";
+        return 2;
+      }
+      body["output"] = output;
+    } else if (kind == "failure") {
+      body["error"] = settings.get("error", "");
+      body["cause"] = settings.get("cause", "");
+    } else if (kind != "heartbeat") {
+      std::cerr << "usage: switchyard task success|failure|heartbeat TOKEN [--output JSON] [--error E --cause C]\n";
+      return 2;
+    }
+    return print_response(client.call("POST", "/v1/tasks/" + token + "/" + kind, body.dump()));
+  }
   std::cerr << "switchyard: unknown verb or wrong arguments: " << args.verb << " (see switchyard help)\n";
   return 2;
 }

@@ -38,6 +38,9 @@ const char* kUsage = R"(usage:
   switchyard describe EXECUTION_ID
   switchyard history EXECUTION_ID
   switchyard stop EXECUTION_ID [--error E] [--cause C]
+  switchyard task success TOKEN [--output JSON]
+  switchyard task failure TOKEN [--error E] [--cause C]
+  switchyard task heartbeat TOKEN
 client verbs take --server URL (default http://127.0.0.1:8080; env SWITCHYARD_SERVER)
 )";
 

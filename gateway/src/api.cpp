@@ -151,6 +151,23 @@ asio::awaitable<http::Response> Api::route(http::Request& req) {
       co_return json_response(200, *r);
     }
   }
+  if (parts.size() == 4 && parts[1] == "tasks" && m == "POST" &&
+      (parts[3] == "success" || parts[3] == "failure" || parts[3] == "heartbeat")) {
+    Json body = req.body.empty() ? Json::object() : Json::parse(req.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object()) {
+      co_return error_response(400, "InvalidJson", "the body must be a JSON object");
+    }
+    auto r = co_await service_.complete_task(parts[2], parts[3], body);
+    if (!r) {
+      const auto& code = r.error().error;
+      int status = code == "TaskAlreadyCompleted" ? 409
+                   : code == "TaskGone"           ? 410
+                   : code == "PayloadTooLarge"    ? 413
+                                                  : 404;
+      co_return error_response(status, code, r.error().cause);
+    }
+    co_return json_response(200, Json{{"accepted", true}});
+  }
   co_return error_response(404, "NotFound", "no route for " + m + " " + std::string(req.path()));
 }
 

@@ -117,6 +117,23 @@ asl::InvokeTask task_from_json(const Json& j) {
 
 Json error_object(const std::string& error, const std::string& cause) { return Json{{"error", error}, {"cause", cause}}; }
 
+// "<execution>_<run>_<secret>" -> secret
+std::string token_secret(const std::string& token) {
+  auto pos = token.rfind('_');
+  return pos == std::string::npos ? token : token.substr(pos + 1);
+}
+
+// The step of this token ended without its completion: refuse the token from now on.
+void end_token(store::Transition& t, const std::string& run, const std::string& token, const std::string& why) {
+  t.del.push_back("tk:" + run);
+  t.del.push_back("tw:" + run);
+  t.del.push_back("th:" + run);
+  t.del.push_back("tr:" + run);
+  if (!token.empty()) {
+    t.set.emplace_back("tu:" + token_secret(token), why);
+  }
+}
+
 }  // namespace
 
 Json execution_json(const std::map<std::string, std::string>& rec) {
@@ -358,6 +375,47 @@ asio::awaitable<Result<Json>> ExecutionService::stop(const std::string& id, cons
   co_return rec ? *rec : Json();
 }
 
+// ---- callbacks ---------------------------------------------------------------------------
+
+asio::awaitable<Result<void>> ExecutionService::complete_task(const std::string& token, const std::string& kind,
+                                                              const Json& body) {
+  // "<execution>_<run>_<secret>"
+  auto a = token.find('_');
+  auto b = token.rfind('_');
+  if (a == std::string::npos || a == b || b + 1 >= token.size() || token.size() > 512) {
+    co_return Error{"NotFound", "unknown task token"};
+  }
+  std::string exec = token.substr(0, a);
+  std::string run = token.substr(a + 1, b - a - 1);
+  std::string secret = token.substr(b + 1);
+  std::string data;
+  if (kind == "success") {
+    Json output = body.contains("output") ? body["output"] : Json();
+    data = Json{{"output", output}}.dump();
+    if (data.size() > options_.max_payload_bytes) {
+      co_return Error{"PayloadTooLarge", "the output is over the " + std::to_string(options_.max_payload_bytes) +
+                                             " byte limit"};
+    }
+  } else if (kind == "failure") {
+    auto str_or = [&](const char* k) {
+      return body.contains(k) && body[k].is_string() ? body[k].get<std::string>() : std::string();
+    };
+    data = Json{{"error", str_or("error")}, {"cause", str_or("cause")}}.dump();
+  }
+  auto r = co_await executions_.complete_task(exec, run, secret, kind, data, now_ms());
+  if (r == "ok") {
+    co_return Result<void>{};
+  }
+  if (r == "used") {
+    co_return Error{"TaskAlreadyCompleted", "this task token was already used"};
+  }
+  if (r == "expired" || r == "finished") {
+    co_return Error{"TaskGone", r == "expired" ? "the step of this token ended (timed out or failed)"
+                                               : "the execution of this token is no longer running"};
+  }
+  co_return Error{"NotFound", "unknown task token"};
+}
+
 // ---- process -----------------------------------------------------------------------------
 
 asio::awaitable<void> ExecutionService::process(store::WorkItem item) {
@@ -446,7 +504,8 @@ asio::awaitable<void> ExecutionService::process_run(store::WorkItem& item,
     }
     return v;
   };
-  env.new_task_token = [&] { return exec + "." + item.run + "." + random_hex128() + random_hex128(); };
+  // "<execution>_<run>_<256-bit secret>": routable to its execution, unguessable.
+  env.new_task_token = [&] { return exec + "_" + item.run + "_" + random_hex128() + random_hex128(); };
   env.max_payload_bytes = options_.max_payload_bytes;
 
   asl::Event event = asl::Enter{};
@@ -469,12 +528,43 @@ asio::awaitable<void> ExecutionService::process_run(store::WorkItem& item,
     t.events.push_back(event_text("TaskStarted", now_ms(), started));
     auto result = co_await invoker_.call(task, meta);
     env.now_ms = now_ms();
+    if (result && task.wait_for_token) {
+      // The hand-off was acknowledged: park. Nothing of this step stays in the
+      // router; the completion API, or a timeout timer, resumes it.
+      t.set.emplace_back("r:" + item.run, run.to_json().dump());
+      t.set.emplace_back("rv:" + item.run, next_version);
+      t.set.emplace_back("tw:" + item.run, next_version);
+      if (task.timeout_ms) {
+        t.timers.emplace_back(env.now_ms + *task.timeout_ms,
+                              store::timer_member(exec, item.run, next_version, "ttimeout"));
+      }
+      if (task.heartbeat_ms) {
+        t.timers.emplace_back(env.now_ms + *task.heartbeat_ms, store::timer_member(exec, item.run, next_version, "hb"));
+      }
+      t.park_version = next_version;
+      co_await executions_.commit(t);
+      co_return;
+    }
     if (result) {
       event = asl::TaskSucceeded{std::move(result).value()};
     } else {
       const auto& e = result.error();
       event = asl::TaskFailed{e.error, e.cause};
+      if (task.wait_for_token) {
+        end_token(t, item.run, task.task_token, "expired");
+      }
     }
+    run.task = nullptr;
+  } else if (item.kind == "ttimeout" || item.kind == "hb") {
+    // A waiting callback step ran out of time (the version guard proves it still waits).
+    bool heartbeat = item.kind == "hb";
+    event = asl::TaskFailed{heartbeat ? "States.HeartbeatTimeout" : "States.Timeout",
+                            heartbeat ? "No heartbeat arrived within HeartbeatSeconds."
+                                      : "The task did not complete within TimeoutSeconds."};
+    if (!run.task.is_null()) {
+      end_token(t, item.run, run.task.value("token", std::string()), "expired");
+    }
+    t.cancel_timers.push_back(store::timer_member(exec, item.run, item.version, heartbeat ? "ttimeout" : "hb"));
     run.task = nullptr;
   } else if (item.kind == "result") {
     Json d = parse_or(item.data, Json::object());
@@ -483,6 +573,8 @@ asio::awaitable<void> ExecutionService::process_run(store::WorkItem& item,
     } else {
       event = asl::TaskSucceeded{d.value("output", Json())};
     }
+    t.del.push_back("tw:" + item.run);
+    t.del.push_back("th:" + item.run);
     run.task = nullptr;
   } else if (item.kind == "children") {
     Json d = parse_or(item.data, Json::object());
@@ -548,6 +640,12 @@ asio::awaitable<void> ExecutionService::process_run(store::WorkItem& item,
         using T = std::decay_t<decltype(next)>;
         if constexpr (std::is_same_v<T, asl::InvokeTask>) {
           run.task = task_json(next);
+          if (next.wait_for_token) {
+            t.set.emplace_back("tk:" + item.run, token_secret(next.task_token));
+            if (next.heartbeat_ms) {
+              t.set.emplace_back("th:" + item.run, std::to_string(*next.heartbeat_ms));
+            }
+          }
           t.work.push_back({"", exec, item.run, next_version, "invoke", "", 1});
         } else if constexpr (std::is_same_v<T, asl::Sleep>) {
           t.timers.emplace_back(next.until_ms, store::timer_member(exec, item.run, next_version, "timer"));

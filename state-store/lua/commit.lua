@@ -15,6 +15,7 @@
 --       parent, child run, ok ("1"/"0"), result text (output JSON, or
 --       {"error","cause"} JSON), children prefix, count, max concurrency
 --       (0 = all at once), tolerated failure count, tolerated failure percentage
+--       then park version ("" = none): a callback step parks at this version
 -- An event tail is a JSON object text without its leading '{'; this script
 -- prefixes id and previousEventId, so concurrent runs never reuse an id.
 -- Returns 'ok', 'stale' (version moved on) or 'gone' (execution not running).
@@ -146,6 +147,16 @@ if parent ~= '' then
                    'd', '')
       end
     end
+  end
+end
+-- A callback step just parked (its hand-off call returned): if the agent
+-- already completed the token (complete_task.lua stored tr:<run>), deliver it.
+local park = take()
+if park and park ~= '' then
+  local early = redis.call('HGET', h, 'tr:' .. ARGV[1])
+  if early then
+    redis.call('HDEL', h, 'tr:' .. ARGV[1])
+    redis.call('XADD', KEYS[3], '*', 'x', redis.call('HGET', h, 'id'), 'r', ARGV[1], 'v', park, 'k', 'result', 'd', early)
   end
 end
 local expire = tonumber(ARGV[5])

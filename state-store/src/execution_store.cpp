@@ -153,6 +153,7 @@ asio::awaitable<CommitOutcome> ExecutionStore::commit(const Transition& t) {
   } else {
     args.emplace_back("");
   }
+  args.push_back(t.park_version);
   Reply r = co_await redis_.eval("commit", keys, args);
   r.check();
   if (r.str == "ok") {
@@ -304,6 +305,20 @@ asio::awaitable<int64_t> ExecutionStore::fire_timers(int64_t now_ms, int limit) 
   Reply r = co_await redis_.eval("fire_timers", keys, args);
   r.check();
   co_return r.integer;
+}
+
+}  // namespace switchyard::store
+
+namespace switchyard::store {
+
+boost::asio::awaitable<std::string> ExecutionStore::complete_task(const std::string& exec, const std::string& run,
+                                                                  const std::string& secret, const std::string& kind,
+                                                                  const std::string& data, int64_t now_ms) {
+  std::vector<std::string> ks{keys::execution(exec), std::string(keys::kWork), std::string(keys::kTimers)};
+  std::vector<std::string> as{run, secret, kind, data, std::to_string(now_ms)};
+  Reply r = co_await redis_.eval("complete_task", ks, as);
+  r.check();
+  co_return r.str;
 }
 
 }  // namespace switchyard::store

@@ -81,6 +81,12 @@ class ExecutionService {
   /// Aborts a running execution. Errors: NotFound; a finished one is left as it is.
   boost::asio::awaitable<Result<Json>> stop(const std::string& id, const std::string& error, const std::string& cause);
 
+  /// Completes ("success", body {"output"}), fails ("failure", body {"error","cause"})
+  /// or heartbeats ("heartbeat") a waiting callback step. Errors: NotFound (404),
+  /// TaskAlreadyCompleted (409), TaskGone (410: step or execution ended), PayloadTooLarge.
+  boost::asio::awaitable<Result<void>> complete_task(const std::string& token, const std::string& kind,
+                                                     const Json& body);
+
   /// Performs one work item (see the header comment). I/O failures throw.
   boost::asio::awaitable<void> process(store::WorkItem item);
 

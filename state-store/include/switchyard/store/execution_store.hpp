@@ -56,6 +56,8 @@ struct Transition {
     double tolerated_percentage = 0;
   };
   std::optional<Join> join;
+  /// A callback step parks at this run version: deliver an early completion (see complete_task.lua).
+  std::string park_version;
   bool finished = false;           ///< the execution ended: notify waiters, apply retention
   std::chrono::seconds retention{0};  ///< with finished: expire the record after this long (0 = keep)
 };
@@ -121,6 +123,12 @@ class ExecutionStore {
   boost::asio::awaitable<void> drop(const std::string& id);
   /// Moves due timers to the work stream; returns how many fired.
   boost::asio::awaitable<int64_t> fire_timers(int64_t now_ms, int limit);
+
+  /// Completes/fails/heartbeats a callback step (complete_task.lua). Returns
+  /// "ok", "unknown", "used", "expired" or "finished".
+  boost::asio::awaitable<std::string> complete_task(const std::string& exec, const std::string& run,
+                                                    const std::string& secret, const std::string& kind,
+                                                    const std::string& data, int64_t now_ms);
 
   Redis& redis() { return redis_; }
 
