@@ -21,6 +21,10 @@
 // - close()/destruction: no more reconnects; pending commands fail at once.
 //   Coroutines that are still suspended keep Impl alive through shared_ptr,
 //   so they resume safely after the Redis object is gone.
+//
+// Not supported on this connection: pub/sub (SUBSCRIBE, MONITOR), whose
+// replies hiredis routes differently. The process ignores SIGPIPE (set once,
+// only if it was the default) because hiredis writes with write(2).
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <openssl/sha.h>
