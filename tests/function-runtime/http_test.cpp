@@ -3,6 +3,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -393,6 +394,21 @@ TEST_F(HttpTest, DrainCutsRequestsThatOutliveTheGracePeriod) {
   } catch (const CallError& e) {
     EXPECT_EQ(e.kind(), CallError::Kind::Reset) << e.what();
   }
+}
+
+TEST_F(HttpTest, CancelledRequestEndsPromptlyAndLeavesTheClientUsable) {
+  start();
+  auto begin = std::chrono::steady_clock::now();
+  size_t winner = io.run([&]() -> asio::awaitable<size_t> {
+    using namespace asio::experimental::awaitable_operators;
+    Request req;
+    auto result = co_await (client->request(url("/slow/3000"), std::move(req), 5s) || sleep_for(50ms));
+    co_return result.index();
+  });
+  EXPECT_EQ(winner, 1U);
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 1s);
+  EXPECT_EQ(call("GET", "/after").body, "GET /after|abc|");
+  EXPECT_EQ(stats().accepted, 2U);  // the cancelled exchange's connection was not reused
 }
 
 TEST(UrlTest, ParsesHttpUrls) {
