@@ -524,7 +524,9 @@ asio::awaitable<void> ExecutionService::process_run(store::WorkItem& item,
     meta.attempt = task.attempt;
     meta.idempotency_key = exec + "/" + item.run + "/" + run.cursor.state + "/" +
                            std::to_string(run.cursor.entered_ms) + "/" + std::to_string(task.attempt);
-    Json started{{"taskStartedEventDetails", {{"resourceType", "switchyard"}, {"resource", task.resource}}}};
+    Json started{{"taskStartedEventDetails",
+                  {{"resourceType", run.task.value("resourceType", std::string("fn"))},
+                   {"resource", run.task.value("resourceName", task.resource)}}}};
     t.events.push_back(event_text("TaskStarted", now_ms(), started));
     auto result = co_await invoker_.call(task, meta);
     env.now_ms = now_ms();
@@ -640,6 +642,14 @@ asio::awaitable<void> ExecutionService::process_run(store::WorkItem& item,
         using T = std::decay_t<decltype(next)>;
         if constexpr (std::is_same_v<T, asl::InvokeTask>) {
           run.task = task_json(next);
+          // TaskStarted names the resource as TaskScheduled did.
+          for (const auto& e : decision.events) {
+            if (e.type == "TaskScheduled" && e.details.contains("taskScheduledEventDetails")) {
+              const Json& d = e.details["taskScheduledEventDetails"];
+              run.task["resourceType"] = d.value("resourceType", std::string());
+              run.task["resourceName"] = d.value("resource", std::string());
+            }
+          }
           if (next.wait_for_token) {
             t.set.emplace_back("tk:" + item.run, token_secret(next.task_token));
             if (next.heartbeat_ms) {

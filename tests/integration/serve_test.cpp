@@ -43,7 +43,8 @@ std::vector<std::string> event_types(SwitchyardServer& s, const std::string& id)
   auto h = s.request("GET", "/v1/executions/" + id + "/history");
   EXPECT_EQ(h.status, 200) << h.body;
   std::vector<std::string> types;
-  for (const auto& e : body(h)["events"]) {
+  Json doc = body(h);
+  for (const auto& e : doc["events"]) {
     types.push_back(e["type"].get<std::string>());
   }
   return types;
