@@ -466,6 +466,8 @@ asio::awaitable<void> ExecutionService::process_run(store::WorkItem& item,
     }
     t.finished = true;
     t.retention = options_.retention;
+    // The execution timeout timer (if any) has nothing left to time.
+    t.cancel_timers.push_back(store::timer_member(exec, "0", "*", "timeout"));
   };
 
   if (item.kind == "timeout") {

@@ -1,7 +1,7 @@
 -- Ends a running execution from outside (stop -> ABORTED). Every run of the
 -- execution, including Parallel/Map children, stops with it: their commits
 -- fail the status guard in commit.lua.
--- KEYS[1] execution hash  KEYS[2] history list
+-- KEYS[1] execution hash  KEYS[2] history list  KEYS[3] timers zset
 -- ARGV: status, error, cause, stopped ms, event tail, publish channel, expire seconds
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then
@@ -19,5 +19,7 @@ if expire > 0 then
   redis.call('EXPIRE', KEYS[1], expire)
   redis.call('EXPIRE', KEYS[2], expire)
 end
-redis.call('PUBLISH', ARGV[6], redis.call('HGET', KEYS[1], 'id') or '')
+local id = redis.call('HGET', KEYS[1], 'id') or ''
+redis.call('ZREM', KEYS[3], id .. '|0|*|timeout')
+redis.call('PUBLISH', ARGV[6], id)
 return 'ok'

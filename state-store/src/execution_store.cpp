@@ -166,7 +166,7 @@ asio::awaitable<std::optional<std::string>> ExecutionStore::stop(const std::stri
                                                                  const std::string& error, const std::string& cause,
                                                                  int64_t now_ms, const std::string& event,
                                                                  std::chrono::seconds retention) {
-  std::vector<std::string> keys{keys::execution(exec), keys::history(exec)};
+  std::vector<std::string> keys{keys::execution(exec), keys::history(exec), str(keys::kTimers)};
   std::vector<std::string> args{status, error, cause, std::to_string(now_ms), tail(event), str(keys::kDoneChannel),
                                 std::to_string(retention.count())};
   Reply r = co_await redis_.eval("stop", keys, args);
