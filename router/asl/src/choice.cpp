@@ -385,15 +385,18 @@ std::string escape_pointer_token(std::string_view token) {
   return out;
 }
 
-}  // namespace
+constexpr int kMaxDepth = 100;  // And/Or/Not nesting; evaluation and validation recurse per level
 
-Result<bool> evaluate_choice_rule(const Json& rule, const Scope& scope) {
+Result<bool> evaluate(const Json& rule, const Scope& scope, int depth) {
+  if (depth > kMaxDepth) {
+    return Error{"States.Runtime", "Choice rules are nested more than " + std::to_string(kMaxDepth) + " levels deep"};
+  }
   if (!rule.is_object()) {
     return Error{"States.Runtime", "A Choice rule must be an object"};
   }
   if (auto it = rule.find("And"); it != rule.end() && it->is_array()) {
     for (const auto& sub : *it) {
-      auto r = evaluate_choice_rule(sub, scope);
+      auto r = evaluate(sub, scope, depth + 1);
       if (!r.ok() || !*r) {
         return r;
       }
@@ -402,7 +405,7 @@ Result<bool> evaluate_choice_rule(const Json& rule, const Scope& scope) {
   }
   if (auto it = rule.find("Or"); it != rule.end() && it->is_array()) {
     for (const auto& sub : *it) {
-      auto r = evaluate_choice_rule(sub, scope);
+      auto r = evaluate(sub, scope, depth + 1);
       if (!r.ok() || *r) {
         return r;
       }
@@ -410,7 +413,7 @@ Result<bool> evaluate_choice_rule(const Json& rule, const Scope& scope) {
     return false;
   }
   if (auto it = rule.find("Not"); it != rule.end()) {
-    auto r = evaluate_choice_rule(*it, scope);
+    auto r = evaluate(*it, scope, depth + 1);
     if (!r.ok()) {
       return r;
     }
@@ -453,7 +456,11 @@ Result<bool> evaluate_choice_rule(const Json& rule, const Scope& scope) {
   return compare_values(*comparator, *value, *other);
 }
 
-void validate_choice_rule(const Json& rule, const std::string& pointer, bool top_level, Problems& out) {
+void validate(const Json& rule, const std::string& pointer, bool top_level, int depth, Problems& out) {
+  if (depth > kMaxDepth) {
+    out.push_back(Problem{pointer, "Choice rules may be nested at most " + std::to_string(kMaxDepth) + " levels deep"});
+    return;
+  }
   if (!rule.is_object()) {
     out.push_back(Problem{pointer, "A Choice rule must be an object"});
     return;
@@ -509,14 +516,14 @@ void validate_choice_rule(const Json& rule, const std::string& pointer, bool top
         continue;
       }
       for (size_t i = 0; i < value.size(); ++i) {
-        validate_choice_rule(value[i], here + "/" + std::to_string(i), false, out);
+        validate(value[i], here + "/" + std::to_string(i), false, depth + 1, out);
       }
     } else if (key == "Not") {
       if (!value.is_object()) {
         out.push_back(Problem{here, "\"Not\" must be a single Choice rule (an object)"});
         continue;
       }
-      validate_choice_rule(value, here, false, out);
+      validate(value, here, false, depth + 1, out);
     } else if (const Comparator* c = find_comparator(key)) {
       std::string name(c->name);
       if (c->path) {
@@ -562,6 +569,14 @@ void validate_choice_rule(const Json& rule, const std::string& pointer, bool top
   if (top_level && !rule.contains("Next")) {
     out.push_back(Problem{pointer, "A top-level Choice rule must have \"Next\""});
   }
+}
+
+}  // namespace
+
+Result<bool> evaluate_choice_rule(const Json& rule, const Scope& scope) { return evaluate(rule, scope, 0); }
+
+void validate_choice_rule(const Json& rule, const std::string& pointer, bool top_level, Problems& out) {
+  validate(rule, pointer, top_level, 0, out);
 }
 
 }  // namespace switchyard::asl

@@ -60,8 +60,12 @@ Lookup lookup(const CompiledPath& path, const Json& doc);
 /// (no context object, or an unknown variable).
 const Json* root_document(const CompiledPath& path, const Scope& scope);
 
-/// Compact JSON text, as AWS prints values in causes; never throws on bad UTF-8.
+/// Compact JSON text, as AWS prints values in causes; never throws on bad UTF-8
+/// and never recurses deeper than a few thousand levels.
 std::string to_text(const Json& value);
+
+/// Levels of arrays/objects (0 for a scalar), computed without recursion.
+size_t nesting_depth(const Json& value);
 
 /// Appends `cp` to `out` as UTF-8.
 void append_utf8(std::string& out, uint32_t cp);

@@ -51,7 +51,9 @@ struct FilterExpr {
 
 namespace {
 
-constexpr int kMaxFilterDepth = 32;  // parentheses/nesting in one filter; keeps recursion shallow
+constexpr int kMaxFilterDepth = 32;   // parentheses/nesting in one filter; keeps recursion shallow
+constexpr size_t kMaxSteps = 1000;    // steps in one path; evaluation recurses once per step
+constexpr size_t kMaxTextDepth = 2000;  // nlohmann's dump recurses per level and overflows near 100,000
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -137,6 +139,9 @@ class Parser {
 
   bool parse_segments(std::vector<Segment>& out, bool in_filter, int depth) {
     while (!at_path_end(in_filter)) {
+      if (out.size() >= kMaxSteps) {
+        return error("a path may have at most " + std::to_string(kMaxSteps) + " steps");
+      }
       char c = s_[pos_];
       if (c == '.') {
         ++pos_;
@@ -965,7 +970,29 @@ const Json* root_document(const CompiledPath& path, const Scope& scope) {
   return nullptr;
 }
 
-std::string to_text(const Json& value) { return value.dump(-1, ' ', false, Json::error_handler_t::replace); }
+size_t nesting_depth(const Json& value) {
+  size_t deepest = 0;
+  std::vector<std::pair<const Json*, size_t>> stack{{&value, 1}};
+  while (!stack.empty()) {
+    auto [node, depth] = stack.back();
+    stack.pop_back();
+    if (!node->is_structured()) {
+      continue;
+    }
+    deepest = std::max(deepest, depth);
+    for (const auto& child : *node) {
+      stack.emplace_back(&child, depth + 1);
+    }
+  }
+  return deepest;
+}
+
+std::string to_text(const Json& value) {
+  if (nesting_depth(value) > kMaxTextDepth) {
+    return "<JSON nested more than " + std::to_string(kMaxTextDepth) + " levels deep>";
+  }
+  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
 
 void append_utf8(std::string& out, uint32_t cp) {
   if (cp < 0x80) {

@@ -78,13 +78,21 @@ Result<Json> evaluate_dynamic(const std::string& key, const std::string& expr, c
                                      detail::to_text(doc != nullptr ? *doc : Json()) + "'"};
 }
 
-}  // namespace
+constexpr int kMaxDepth = 1000;  // template nesting; both walks recurse once per level
 
-Result<Json> evaluate_payload(const Json& tmpl, const Scope& scope) {
+Error too_deep() {
+  return Error{"States.Runtime", "The payload template is nested more than " + std::to_string(kMaxDepth) +
+                                     " levels deep"};
+}
+
+Result<Json> evaluate(const Json& tmpl, const Scope& scope, int depth) {
+  if (depth > kMaxDepth) {
+    return too_deep();
+  }
   if (tmpl.is_array()) {
     Json out = Json::array();
     for (const auto& item : tmpl) {
-      auto value = evaluate_payload(item, scope);
+      auto value = evaluate(item, scope, depth + 1);
       if (!value.ok()) {
         return value;
       }
@@ -98,7 +106,7 @@ Result<Json> evaluate_payload(const Json& tmpl, const Scope& scope) {
   Json out = Json::object();
   for (const auto& [key, value] : tmpl.items()) {
     if (!is_dynamic_key(key)) {
-      auto nested = evaluate_payload(value, scope);
+      auto nested = evaluate(value, scope, depth + 1);
       if (!nested.ok()) {
         return nested;
       }
@@ -117,10 +125,14 @@ Result<Json> evaluate_payload(const Json& tmpl, const Scope& scope) {
   return out;
 }
 
-void validate_payload(const Json& tmpl, const std::string& pointer, Problems& out) {
+void validate(const Json& tmpl, const std::string& pointer, int depth, Problems& out) {
+  if (depth > kMaxDepth) {
+    out.push_back(Problem{pointer, too_deep().cause});
+    return;
+  }
   if (tmpl.is_array()) {
     for (size_t i = 0; i < tmpl.size(); ++i) {
-      validate_payload(tmpl[i], pointer + "/" + std::to_string(i), out);
+      validate(tmpl[i], pointer + "/" + std::to_string(i), depth + 1, out);
     }
     return;
   }
@@ -130,7 +142,7 @@ void validate_payload(const Json& tmpl, const std::string& pointer, Problems& ou
   for (const auto& [key, value] : tmpl.items()) {
     std::string here = pointer + "/" + escape_pointer_token(key);
     if (!is_dynamic_key(key)) {
-      validate_payload(value, here, out);
+      validate(value, here, depth + 1, out);
       continue;
     }
     if (!value.is_string()) {
@@ -146,5 +158,11 @@ void validate_payload(const Json& tmpl, const std::string& pointer, Problems& ou
     }
   }
 }
+
+}  // namespace
+
+Result<Json> evaluate_payload(const Json& tmpl, const Scope& scope) { return evaluate(tmpl, scope, 0); }
+
+void validate_payload(const Json& tmpl, const std::string& pointer, Problems& out) { validate(tmpl, pointer, 0, out); }
 
 }  // namespace switchyard::asl

@@ -211,6 +211,34 @@ TEST(EvaluateChoiceRule, IsTimestampFollowsRfc3339) {
   }
 }
 
+TEST(ChoiceRules, RefuseNestingBeyondOneHundredLevels) {
+  auto nest = [](int levels) {
+    Json rule = Json::parse(R"({"Variable": "$.i", "NumericEquals": 5})");
+    for (int i = 0; i < levels; ++i) {
+      rule = Json{{"Not", std::move(rule)}};
+    }
+    return rule;
+  };
+  auto ok = evaluate_choice_rule(nest(100), scope());
+  ASSERT_TRUE(ok.ok());
+  EXPECT_TRUE(*ok);  // an even number of Nots
+  auto deep = evaluate_choice_rule(nest(101), scope());
+  ASSERT_FALSE(deep.ok());
+  EXPECT_EQ(deep.error().error, "States.Runtime");
+  Problems problems;
+  Json rule = nest(101);
+  rule["Next"] = "N";
+  validate_choice_rule(rule, "/c", true, problems);
+  ASSERT_EQ(problems.size(), 1U);
+  EXPECT_EQ(problems[0].path, "/c" + [] {
+    std::string p;
+    for (int i = 0; i < 101; ++i) {
+      p += "/Not";
+    }
+    return p;
+  }());
+}
+
 struct ValidationCase {
   std::string name;
   std::string rule;

@@ -184,6 +184,26 @@ TEST(EvaluatePath, ScansDeeplyNestedDocumentsWithoutRecursion) {
   EXPECT_EQ(*got, Json::parse("[7]"));
 }
 
+TEST(EvaluatePath, LimitsStepsAndTheDepthOfQuotedInput) {
+  std::string long_path = "$";
+  for (int i = 0; i < 1001; ++i) {
+    long_path += ".a";
+  }
+  std::string why;
+  EXPECT_FALSE(is_valid_path(long_path, PathKind::Path, &why));
+  EXPECT_EQ(why, "a path may have at most 1000 steps");
+  // A cause quotes the input; one nested too deeply to print safely is named instead.
+  std::string text = R"({"deep": )" + std::string(3000, '[') + std::string(3000, ']') + "}";
+  const Json doc = Json::parse(text);
+  auto got = evaluate_path("$.nope", Scope{doc});
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error().cause, "Invalid path '$.nope' : No results for path: $['nope']");
+  auto result = apply_result_path(doc, "$.deep.x", Json(1));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().cause, "Unable to apply ResultPath '$.deep.x' to input '<JSON nested more than 2000 "
+                                  "levels deep>'");
+}
+
 struct SyntaxCase {
   std::string path;
   bool path_ok;

@@ -134,6 +134,20 @@ TEST(ValidatePayload, ReportsEveryBadDynamicValue) {
   }
 }
 
+TEST(Payload, RefusesTemplatesNestedTooDeeply) {
+  Json tmpl = Json::parse(R"({"x.$": "$.a"})");
+  for (int i = 0; i < 1001; ++i) {
+    tmpl = Json{{"n", std::move(tmpl)}};
+  }
+  auto got = evaluate_payload(tmpl, scope());
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error().cause, "The payload template is nested more than 1000 levels deep");
+  Problems problems;
+  validate_payload(tmpl, "", problems);
+  ASSERT_EQ(problems.size(), 1U);
+  EXPECT_EQ(problems[0].message, "The payload template is nested more than 1000 levels deep");
+}
+
 TEST(ValidatePayload, AcceptsAValidTemplate) {
   Problems problems;
   validate_payload(Json::parse(R"({"a.$": "$", "b": {"c.$": "$..x"}, "d": [1, "two", {"e.$": "$$"}]})"), "/P",

@@ -18,8 +18,9 @@ enum class PathKind {
 /// Syntax check; on failure *why (if given) says what is wrong.
 bool is_valid_path(std::string_view path, PathKind kind, std::string* why = nullptr);
 
-/// Evaluates a path. Failure (node absent, bad syntax) is Error{"States.Runtime", cause};
-/// callers re-label it (States.ParameterPathFailure, ...) where ASL says so.
+/// Evaluates a path. Failure (node absent, bad syntax) is Error{"States.Runtime", cause}
+/// with AWS's InputPath/OutputPath wording: "Invalid path '$.x' : No results for path: $['x']".
+/// An indefinite path yields the list of its matches; an index past the end yields null.
 Result<Json> evaluate_path(std::string_view path, const Scope& scope);
 
 /// ResultPath: returns `input` with `result` placed at `path` (a Reference Path
