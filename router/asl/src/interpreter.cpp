@@ -580,9 +580,10 @@ class Runner {
     if (!in.ok()) {
       return fail(in.error());
     }
-    Json payload = std::move(*in);
+    const Json& effective = *in;
+    Json payload = effective;
     if (st.parameters != nullptr) {
-      auto p = eval_template(*st.parameters, payload, c);
+      auto p = eval_template(*st.parameters, effective, c);
       if (!p.ok()) {
         return handle_error(st, p.error().error, p.error().cause, false);
       }
@@ -593,12 +594,12 @@ class Runner {
                                                   "' has an input with a size exceeding the maximum number of bytes "
                                                   "service limit.");
     }
-    auto timeout = seconds_field(st.timeout_seconds, st.timeout_seconds_path, "TimeoutSecondsPath", payload, c);
+    auto timeout = seconds_field(st.timeout_seconds, st.timeout_seconds_path, "TimeoutSecondsPath", effective, c);
     if (!timeout.ok()) {
       return fail(timeout.error());
     }
     auto heartbeat =
-        seconds_field(st.heartbeat_seconds, st.heartbeat_seconds_path, "HeartbeatSecondsPath", payload, c);
+        seconds_field(st.heartbeat_seconds, st.heartbeat_seconds_path, "HeartbeatSecondsPath", effective, c);
     if (!heartbeat.ok()) {
       return fail(heartbeat.error());
     }

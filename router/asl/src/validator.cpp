@@ -537,6 +537,9 @@ class Builder {
     }
     if (has_next && has_end) {
       add(ptr, "A state must have exactly one of Next and End, not both.");
+      if (next->is_string()) {
+        edges.push_back({next->get<std::string>(), join(ptr, "Next")});  // keeps reachability accurate
+      }
       return;
     }
     if (!has_next && end == s.end()) {
@@ -958,6 +961,7 @@ class Builder {
       }
     }
     bool terminal = false;
+    bool unknown_type = false;  // a state of unknown type might be terminal: do not guess
     for (const auto& [name, s] : states.items()) {
       if (!seen.contains(name)) {
         add(join(sp, name), "State '" + name + "' is not reachable from StartAt.");
@@ -965,13 +969,16 @@ class Builder {
       if (s.is_object()) {
         auto type = s.find("Type");
         auto end = s.find("End");
+        if (type == s.end() || !type->is_string() || !parse_type(type->get<std::string>())) {
+          unknown_type = true;
+        }
         if ((type != s.end() && (*type == "Succeed" || *type == "Fail")) ||
             (end != s.end() && end->is_boolean() && end->get<bool>())) {
           terminal = true;
         }
       }
     }
-    if (!terminal) {
+    if (!terminal && !unknown_type) {
       add(sp, "The state machine has no terminal state (a Succeed or Fail state, or \"End\": true).");
     }
   }
