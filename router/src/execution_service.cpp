@@ -24,6 +24,7 @@
 #include <iostream>
 
 #include "switchyard/router/clock.hpp"
+#include "router_metrics.hpp"
 #include "switchyard/store/keys.hpp"
 
 namespace switchyard::router {
@@ -134,6 +135,43 @@ void end_token(store::Transition& t, const std::string& run, const std::string& 
   }
 }
 
+// Commits and counts the outcome (GET /metrics).
+asio::awaitable<store::CommitOutcome> commit_counted(store::ExecutionStore& executions, const store::Transition& t) {
+  auto& m = RouterMetrics::get();
+  auto outcome = co_await executions.commit(t);
+  if (outcome == store::CommitOutcome::Committed) {
+    m.transitions.inc();
+    if (t.finished) {
+      for (const auto& [k, v] : t.set) {
+        if (k == "status") {
+          m.executions_finished.with({v}).inc();
+        }
+      }
+    }
+  } else {
+    m.commits_rejected.with({outcome == store::CommitOutcome::Stale ? "stale" : "gone"}).inc();
+  }
+  co_return outcome;
+}
+
+// Acks and deletes a work item without a transition, counted (GET /metrics).
+asio::awaitable<void> drop_counted(store::ExecutionStore& executions, const std::string& id) {
+  RouterMetrics::get().work_dropped.inc();
+  co_await executions.drop(id);
+}
+
+// Calls the function and records the call's outcome and latency (GET /metrics).
+asio::awaitable<Result<Json>> call_timed(Invoker& invoker, const asl::InvokeTask& task, const CallMeta& meta) {
+  auto started = std::chrono::steady_clock::now();
+  auto r = co_await invoker.call(task, meta);
+  std::string_view outcome = r ? "succeeded" : r.error().error == "States.Timeout" ? "timed_out" : "failed";
+  auto& m = RouterMetrics::get();
+  m.task_calls.with({outcome}).inc();
+  m.task_call_seconds.with({outcome}).observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  co_return r;
+}
+
 }  // namespace
 
 Json execution_json(const std::map<std::string, std::string>& rec) {
@@ -164,6 +202,7 @@ struct ExecutionService::Run {
   std::string prefix;  // parent's children prefix
   Json join;           // for a parent waiting on children: {n, prefix}
   Json limits;         // for a child: the join's {n, maxc, tolc, tolp}
+  std::string map_state;  // for a Map iteration: the Map state's name (its history events name it)
   Json task;           // the scheduled call, between TaskScheduled and its outcome
 
   Json to_json() const {
@@ -181,6 +220,9 @@ struct ExecutionService::Run {
     if (!limits.is_null()) {
       j["lim"] = limits;
     }
+    if (!map_state.empty()) {
+      j["ms"] = map_state;
+    }
     if (!task.is_null()) {
       j["task"] = task;
     }
@@ -196,6 +238,7 @@ struct ExecutionService::Run {
     r.prefix = j.value("px", std::string());
     r.join = j.value("join", Json());
     r.limits = j.value("lim", Json());
+    r.map_state = j.value("ms", std::string());
     r.task = j.value("task", Json());
     return r;
   }
@@ -291,6 +334,8 @@ asio::awaitable<Result<StartResult>> ExecutionService::start(const std::string& 
       res.kind = StartResult::Kind::Existing;
       co_return res;
     }
+    RouterMetrics::get().executions_started.with({"EXPRESS"}).inc();
+    RouterMetrics::get().executions_finished.with({rec["status"].get<std::string>()}).inc();
     // The events beyond ExecutionStarted go in with one more write.
     if (!events.empty()) {
       store::Transition t;
@@ -330,6 +375,9 @@ asio::awaitable<Result<StartResult>> ExecutionService::start(const std::string& 
   res.kind = outcome.kind == store::StartOutcome::Kind::Created  ? StartResult::Kind::Created
              : outcome.kind == store::StartOutcome::Kind::Same ? StartResult::Kind::Existing
                                                                : StartResult::Kind::Conflict;
+  if (res.kind == StartResult::Kind::Created) {
+    RouterMetrics::get().executions_started.with({"STANDARD"}).inc();
+  }
   co_return res;
 }
 
@@ -370,6 +418,9 @@ asio::awaitable<Result<Json>> ExecutionService::stop(const std::string& id, cons
   if (!prior) {
     co_return Error{"NotFound", "execution '" + id + "' does not exist"};
   }
+  if (*prior == kRunning) {
+    RouterMetrics::get().executions_finished.with({"ABORTED"}).inc();
+  }
   notifier_.notify(id);
   auto rec = co_await describe(id);
   co_return rec ? *rec : Json();
@@ -383,6 +434,7 @@ asio::awaitable<Result<void>> ExecutionService::complete_task(const std::string&
   auto a = token.find('_');
   auto b = token.rfind('_');
   if (a == std::string::npos || a == b || b + 1 >= token.size() || token.size() > 512) {
+    RouterMetrics::get().callbacks.with({kind, "unknown"}).inc();
     co_return Error{"NotFound", "unknown task token"};
   }
   std::string exec = token.substr(0, a);
@@ -403,6 +455,7 @@ asio::awaitable<Result<void>> ExecutionService::complete_task(const std::string&
     data = Json{{"error", str_or("error")}, {"cause", str_or("cause")}}.dump();
   }
   auto r = co_await executions_.complete_task(exec, run, secret, kind, data, now_ms());
+  RouterMetrics::get().callbacks.with({kind, r}).inc();
   if (r == "ok") {
     co_return Result<void>{};
   }
@@ -419,15 +472,16 @@ asio::awaitable<Result<void>> ExecutionService::complete_task(const std::string&
 // ---- process -----------------------------------------------------------------------------
 
 asio::awaitable<void> ExecutionService::process(store::WorkItem item) {
+  RouterMetrics::get().work_items.with({item.kind}).inc();
   if (item.kind.empty() || item.exec.empty()) {
-    co_await executions_.drop(item.id);  // deleted or malformed entry
+    co_await drop_counted(executions_, item.id);  // deleted or malformed entry
     co_return;
   }
   std::vector<std::string> fields{"id",        "status", "stateMachine", "revision",        "name",
                                   "input",     "startedAt", "ev",        "r:" + item.run, "rv:" + item.run};
   auto values = co_await executions_.read(item.exec, fields);
   if (!values) {
-    co_await executions_.drop(item.id);
+    co_await drop_counted(executions_, item.id);
     co_return;
   }
   std::map<std::string, std::string> rec;
@@ -438,7 +492,7 @@ asio::awaitable<void> ExecutionService::process(store::WorkItem item) {
   }
   if (field(rec, "status") != kRunning ||
       (item.version != "*" && (rec.count("rv:" + item.run) == 0U || rec["rv:" + item.run] != item.version))) {
-    co_await executions_.drop(item.id);  // finished, stopped, or already applied
+    co_await drop_counted(executions_, item.id);  // finished, stopped, or already applied
     co_return;
   }
   co_await process_run(item, rec);
@@ -475,7 +529,7 @@ asio::awaitable<void> ExecutionService::process_run(store::WorkItem& item,
     t.events.push_back(event_text("ExecutionTimedOut", now,
                                   {{"executionTimedOutEventDetails",
                                     {{"error", "States.Timeout"}, {"cause", "The execution timed out."}}}}));
-    if (co_await executions_.commit(t) == store::CommitOutcome::Committed) {
+    if (co_await commit_counted(executions_, t) == store::CommitOutcome::Committed) {
       notifier_.notify(exec);
     }
     co_return;
@@ -515,7 +569,7 @@ asio::awaitable<void> ExecutionService::process_run(store::WorkItem& item,
     event = asl::TimerFired{};
   } else if (item.kind == "invoke") {
     if (run.task.is_null()) {
-      co_await executions_.drop(item.id);
+      co_await drop_counted(executions_, item.id);
       co_return;
     }
     asl::InvokeTask task = task_from_json(run.task);
@@ -530,7 +584,7 @@ asio::awaitable<void> ExecutionService::process_run(store::WorkItem& item,
                   {{"resourceType", run.task.value("resourceType", std::string("fn"))},
                    {"resource", run.task.value("resourceName", task.resource)}}}};
     t.events.push_back(event_text("TaskStarted", now_ms(), started));
-    auto result = co_await invoker_.call(task, meta);
+    auto result = co_await call_timed(invoker_, task, meta);
     env.now_ms = now_ms();
     if (result && task.wait_for_token) {
       // The hand-off was acknowledged: park. Nothing of this step stays in the
@@ -539,14 +593,15 @@ asio::awaitable<void> ExecutionService::process_run(store::WorkItem& item,
       t.set.emplace_back("rv:" + item.run, next_version);
       t.set.emplace_back("tw:" + item.run, next_version);
       if (task.timeout_ms) {
-        t.timers.emplace_back(env.now_ms + *task.timeout_ms,
+        // TimeoutSeconds bounds the whole step, the hand-off call included.
+        t.timers.emplace_back(now + *task.timeout_ms,
                               store::timer_member(exec, item.run, next_version, "ttimeout"));
       }
       if (task.heartbeat_ms) {
         t.timers.emplace_back(env.now_ms + *task.heartbeat_ms, store::timer_member(exec, item.run, next_version, "hb"));
       }
       t.park_version = next_version;
-      co_await executions_.commit(t);
+      co_await commit_counted(executions_, t);
       co_return;
     }
     if (result) {
@@ -592,6 +647,11 @@ asio::awaitable<void> ExecutionService::process_run(store::WorkItem& item,
     run.join = nullptr;
   }
 
+  if (item.kind == "enter" && version == 0 && !run.map_state.empty()) {
+    // An iteration starts when its first work item runs (MaxConcurrency may delay it).
+    Json d{{"mapIterationEventDetails", {{"name", run.map_state}, {"index", run.map_item.value("Index", 0)}}}};
+    t.events.push_back(event_text("MapIterationStarted", now, d));
+  }
   asl::Decision decision = asl::step(*def, run.machine, ctx, run.cursor, event, env);
   for (auto& e : decision.events) {
     t.events.push_back(event_text(e.type, env.now_ms, e.details));
@@ -634,7 +694,7 @@ asio::awaitable<void> ExecutionService::process_run(store::WorkItem& item,
     j.tolerated_percentage = run.limits.value("tolp", 0.0);
     t.join = j;
     if (!run.map_item.is_null()) {
-      Json d{{"mapIterationEventDetails", {{"name", run.cursor.state}, {"index", run.map_item.value("Index", 0)}}}};
+      Json d{{"mapIterationEventDetails", {{"name", run.map_state}, {"index", run.map_item.value("Index", 0)}}}};
       t.events.push_back(event_text(ok ? "MapIterationSucceeded" : "MapIterationFailed", env.now_ms, d));
     }
   };
@@ -682,15 +742,14 @@ asio::awaitable<void> ExecutionService::process_run(store::WorkItem& item,
             child.parent = item.run;
             child.prefix = prefix;
             child.limits = limits;
+            if (next.is_map) {
+              child.map_state = run.cursor.state;
+            }
             std::string rid = prefix + "." + std::to_string(i);
             t.set.emplace_back("r:" + rid, child.to_json().dump());
             t.set.emplace_back("rv:" + rid, "0");
             if (i < maxc) {
               t.work.push_back({"", exec, rid, "0", "enter", "", 1});
-              if (next.is_map) {
-                Json d{{"mapIterationEventDetails", {{"name", run.cursor.state}, {"index", i}}}};
-                t.events.push_back(event_text("MapIterationStarted", env.now_ms, d));
-              }
             }
           }
           // Join bookkeeping (see commit.lua); the limits travel with each child's commit.
@@ -729,7 +788,7 @@ asio::awaitable<void> ExecutionService::process_run(store::WorkItem& item,
     finish("FAILED", nullptr, "States.DataLimitExceeded", cause);
   }
 
-  auto outcome = co_await executions_.commit(t);
+  auto outcome = co_await commit_counted(executions_, t);
   if (outcome == store::CommitOutcome::Committed && t.finished) {
     notifier_.notify(exec);
   }
@@ -764,7 +823,7 @@ asio::awaitable<asl::Decision> ExecutionService::express_machine(const asl::Defi
                     id + "/" + cursor.state + "/" + std::to_string(cursor.entered_ms) + "/" +
                         std::to_string(task->attempt),
                     task->attempt};
-      auto r = co_await invoker_.call(*task, meta);
+      auto r = co_await call_timed(invoker_, *task, meta);
       if (r) {
         event = asl::TaskSucceeded{std::move(r).value()};
       } else {
