@@ -381,7 +381,15 @@ std::string format_value(double v) {
     auto r = std::to_chars(buf, buf + sizeof buf, static_cast<int64_t>(v));
     return std::string(buf, r.ptr);
   }
-  auto r = std::to_chars(buf, buf + sizeof buf, v);  // shortest text that reads back exactly
+  // The shortest digits that read back exactly; fixed notation unless the
+  // exponent is below -4 (as printf's %g decides), so bounds read "0.0005", not "5e-04".
+  auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+  std::string_view sci(buf, static_cast<size_t>(r.ptr - buf));
+  int exponent = std::stoi(std::string(sci.substr(sci.find('e') + 1)));
+  if (exponent < -4 || exponent >= 21) {
+    return std::string(sci);
+  }
+  r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
   return std::string(buf, r.ptr);
 }
 

@@ -189,8 +189,13 @@ TEST(Metrics, FormatsValuesAsTheTextFormatWants) {
       {0.25, "0.25"},
       {0.1, "0.1"},
       {2.5, "2.5"},
+      {0.0005, "0.0005"},
       {1e-05, "1e-05"},
-      {9007199254740992.0, "9007199254740992"},  // 2^53: from here on, the shortest round-trip form
+      {-2.5e-07, "-2.5e-07"},
+      {1234567.5, "1234567.5"},
+      {0.1 + 0.2, "0.30000000000000004"},  // exactly what reads back, not a rounded look-alike
+      {9007199254740992.0, "9007199254740992"},  // 2^53: the last integer printed as one
+      {1e21, "1e+21"},
       {std::numeric_limits<double>::infinity(), "+Inf"},
       {-std::numeric_limits<double>::infinity(), "-Inf"},
       {std::numeric_limits<double>::quiet_NaN(), "NaN"},

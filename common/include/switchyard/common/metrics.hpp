@@ -122,8 +122,9 @@ std::unique_ptr<Registry> make_registry();
 Registry& default_registry();
 
 /// A number as the text format writes it: integers without a fraction
-/// ("3", "-1"), others in the shortest form that reads back exactly ("0.25",
-/// "1e-05"), and "+Inf", "-Inf", "NaN".
+/// ("3", "-1"), others with the fewest digits that read back exactly, in fixed
+/// notation unless the exponent is below -4 ("0.25", "0.0005", "1e-05"), and
+/// "+Inf", "-Inf", "NaN".
 std::string format_value(double v);
 
 }  // namespace switchyard::metrics
