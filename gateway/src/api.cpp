@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "switchyard/common/metrics.hpp"
 #include "switchyard/gateway/yaml.hpp"
 #include "switchyard/store/keys.hpp"
 
@@ -68,18 +69,100 @@ int64_t int_param(const http::Request& req, const char* name, int64_t fallback, 
   }
 }
 
+// The route template of a path, for metrics labels: names, ids and tokens are
+// left out so that the number of series stays bounded whatever clients send.
+std::string_view route_label(std::string_view path) {
+  std::string_view p[5];
+  size_t n = 0;
+  size_t i = 0;
+  while (i < path.size()) {
+    while (i < path.size() && path[i] == '/') {
+      ++i;
+    }
+    size_t j = std::min(path.find('/', i), path.size());
+    if (j > i) {
+      if (n == 5) {
+        return "other";
+      }
+      p[n++] = path.substr(i, j - i);
+    }
+    i = j;
+  }
+  if (n == 1 && (p[0] == "healthz" || p[0] == "readyz" || p[0] == "metrics")) {
+    return p[0] == "healthz" ? "/healthz" : p[0] == "readyz" ? "/readyz" : "/metrics";
+  }
+  if (n < 2 || p[0] != "v1") {
+    return "other";
+  }
+  if (p[1] == "state-machines") {
+    return n == 2                            ? "/v1/state-machines"
+           : n == 3                          ? "/v1/state-machines/{name}"
+           : n == 4 && p[3] == "executions" ? "/v1/state-machines/{name}/executions"
+                                             : "other";
+  }
+  if (p[1] == "executions") {
+    return n == 2                         ? "/v1/executions"
+           : n == 3                       ? "/v1/executions/{id}"
+           : n == 4 && p[3] == "history" ? "/v1/executions/{id}/history"
+           : n == 4 && p[3] == "stop"    ? "/v1/executions/{id}/stop"
+                                          : "other";
+  }
+  if (p[1] == "tasks" && n == 4) {
+    return p[3] == "success"     ? "/v1/tasks/{token}/success"
+           : p[3] == "failure"   ? "/v1/tasks/{token}/failure"
+           : p[3] == "heartbeat" ? "/v1/tasks/{token}/heartbeat"
+                                 : "other";
+  }
+  if (p[1] == "hooks" && n == 3) {
+    return "/v1/hooks/{hook}";
+  }
+  if (p[1] == "events" && n == 2) {
+    return "/v1/events";
+  }
+  return "other";
+}
+
+std::string_view method_label(const std::string& m) {
+  for (std::string_view known : {"GET", "PUT", "POST", "DELETE", "HEAD", "PATCH", "OPTIONS"}) {
+    if (m == known) {
+      return known;
+    }
+  }
+  return "other";  // methods are client-chosen tokens: keep the label set bounded
+}
+
+struct HttpMetrics {
+  metrics::CounterFamily& requests;
+  metrics::HistogramFamily& seconds;
+  static HttpMetrics& get() {
+    auto& r = metrics::default_registry();
+    static HttpMetrics m{r.counter("switchyard_http_requests_total", "HTTP requests answered by the gateway.",
+                                   {"method", "route", "status"}),
+                         r.histogram("switchyard_http_request_duration_seconds",
+                                     "HTTP request handling time (a ?wait= request includes its wait).", {"route"})};
+    return m;
+  }
+};
+
 }  // namespace
 
 asio::awaitable<http::Response> Api::handle(http::Request& req) {
+  auto started = std::chrono::steady_clock::now();
+  http::Response resp;
   try {
-    co_return co_await route(req);
+    resp = co_await route(req);
   } catch (const store::RedisError& e) {
     // Redis unreachable: nothing was lost, the client can retry.
-    co_return error_response(503, "Unavailable", std::string("state store unavailable: ") + e.what());
+    resp = error_response(503, "Unavailable", std::string("state store unavailable: ") + e.what());
   } catch (const std::exception& e) {
     std::cerr << "switchyard: " << req.method << " " << req.target << " failed: " << e.what() << "\n";
-    co_return error_response(500, "InternalError", e.what());
+    resp = error_response(500, "InternalError", e.what());
   }
+  auto& m = HttpMetrics::get();
+  auto label = route_label(req.path());
+  m.requests.with({method_label(req.method), label, std::to_string(resp.status)}).inc();
+  m.seconds.with({label}).observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  co_return resp;
 }
 
 asio::awaitable<http::Response> Api::route(http::Request& req) {
@@ -90,6 +173,13 @@ asio::awaitable<http::Response> Api::route(http::Request& req) {
       co_return error_response(503, "NotReady", "starting");
     }
     co_return json_response(200, Json{{"status", "ok"}});
+  }
+  if (parts.size() == 1 && parts[0] == "metrics" && m == "GET") {
+    http::Response r;
+    r.status = 200;
+    r.headers.emplace_back("Content-Type", std::string(metrics::kContentType));
+    r.body = metrics::default_registry().render();
+    co_return r;
   }
   if (parts.empty() || parts[0] != "v1") {
     co_return error_response(404, "NotFound", "no route for " + std::string(req.path()));
@@ -139,7 +229,7 @@ asio::awaitable<http::Response> Api::route(http::Request& req) {
       co_return co_await history(parts[2], req);
     }
     if (parts.size() == 4 && parts[3] == "stop" && m == "POST") {
-      Json body = req.body.empty() ? Json::object() : Json::parse(req.body, nullptr, false);
+      Json body = parse_body(req.body);
       if (body.is_discarded() || !body.is_object()) {
         co_return error_response(400, "InvalidJson", "the body must be a JSON object");
       }
@@ -153,7 +243,7 @@ asio::awaitable<http::Response> Api::route(http::Request& req) {
   }
   if (parts.size() == 4 && parts[1] == "tasks" && m == "POST" &&
       (parts[3] == "success" || parts[3] == "failure" || parts[3] == "heartbeat")) {
-    Json body = req.body.empty() ? Json::object() : Json::parse(req.body, nullptr, false);
+    Json body = parse_body(req.body);
     if (body.is_discarded() || !body.is_object()) {
       co_return error_response(400, "InvalidJson", "the body must be a JSON object");
     }
@@ -175,6 +265,9 @@ asio::awaitable<http::Response> Api::put_state_machine(const std::string& name, 
   auto doc = parse_json_or_yaml(req.body);
   if (!doc) {
     co_return error_response(400, doc.error().error, doc.error().cause);
+  }
+  if (!within_depth(*doc)) {
+    co_return error_response(400, "InvalidJson", "the document nests deeper than " + std::to_string(kMaxJsonDepth));
   }
   Json definition;
   std::string type = "STANDARD";
@@ -264,7 +357,7 @@ asio::awaitable<http::Response> Api::list_state_machines(http::Request& req) {
 }
 
 asio::awaitable<http::Response> Api::start_execution(const std::string& name, http::Request& req) {
-  Json body = req.body.empty() ? Json::object() : Json::parse(req.body, nullptr, false);
+  Json body = parse_body(req.body);
   if (body.is_discarded()) {
     co_return error_response(400, "InvalidJson", "the body is not valid JSON");
   }

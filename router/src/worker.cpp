@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <iostream>
 
+#include "router_metrics.hpp"
 #include "switchyard/router/clock.hpp"
 
 namespace switchyard::router {
@@ -53,6 +54,7 @@ void Worker::dispatch(store::WorkItem item) {
   if (!in_flight_.insert(item.id).second) {
     return;  // already being processed here (a reclaim raced the read)
   }
+  RouterMetrics::get().work_in_flight.set(static_cast<double>(in_flight_.size()));
   asio::co_spawn(
       ex_,
       [this, item = std::move(item)]() mutable -> asio::awaitable<void> {
@@ -64,6 +66,7 @@ void Worker::dispatch(store::WorkItem item) {
           std::cerr << "switchyard: work item " << id << " failed: " << e.what() << "\n";
         }
         in_flight_.erase(id);
+        RouterMetrics::get().work_in_flight.set(static_cast<double>(in_flight_.size()));
       },
       asio::detached);
 }
@@ -122,6 +125,7 @@ asio::awaitable<void> Worker::timer_loop() {
   while (!stopping_) {
     try {
       auto fired = co_await service_.executions().fire_timers(now_ms(), options_.timer_batch);
+      RouterMetrics::get().timers_fired.inc(static_cast<double>(fired));
       if (fired >= options_.timer_batch) {
         continue;  // more are due: keep going without sleeping
       }
