@@ -19,6 +19,7 @@
 #include "switchyard/http/server.hpp"
 #include "switchyard/knative/function_host.hpp"
 #include "switchyard/router/clock.hpp"
+#include "switchyard/router/scheduler.hpp"
 #include "switchyard/router/worker.hpp"
 #include "switchyard/store/redis.hpp"
 
@@ -32,6 +33,9 @@ const char* kUsage = R"(usage:
   switchyard serve [--roles gateway,router] [--listen HOST:PORT] [--redis URL]
                    [--data-dir DIR] [--functions FILE] [--config FILE]
                    [--function-url-template URL] [--appendfsync everysec|always]
+                   [--schedule-poll-ms N]  (how often a router checks schedule triggers; 1000)
+                   [--callback-url URL]  (given to local functions as SWITCHYARD_CALLBACK_URL;
+                                          default: this server's --listen address)
   switchyard validate FILE...          exit 1 and every problem listed when invalid
   switchyard apply FILE...             deploy state machines (JSON or YAML, with triggers)
   switchyard start NAME [--input JSON|@FILE] [--name EXEC_NAME] [--wait [SECONDS]]
@@ -42,6 +46,8 @@ const char* kUsage = R"(usage:
   switchyard task failure TOKEN [--error E] [--cause C]
   switchyard task heartbeat TOKEN
 client verbs take --server URL (default http://127.0.0.1:8080; env SWITCHYARD_SERVER)
+auth: serve --token T (or SWITCHYARD_TOKEN) makes /v1 need "Authorization: Bearer T";
+      client verbs send SWITCHYARD_TOKEN (or --token)
 )";
 
 std::pair<std::string, unsigned short> split_host_port(const std::string& s) {
@@ -50,6 +56,24 @@ std::pair<std::string, unsigned short> split_host_port(const std::string& s) {
     throw std::invalid_argument("--listen wants HOST:PORT, got '" + s + "'");
   }
   return {s.substr(0, colon), static_cast<unsigned short>(std::stoi(s.substr(colon + 1)))};
+}
+
+// Where local functions reach this server's /v1/tasks API: --listen, with a wildcard host made loopback.
+// "" when unknown (port 0 is only known after listening; pass --callback-url then).
+std::string callback_url_for(const std::string& listen) {
+  auto [host, port] = split_host_port(listen);
+  if (port == 0) {
+    return "";
+  }
+  if (host == "0.0.0.0" || host.empty()) {
+    host = "127.0.0.1";
+  } else if (host == "::" || host == "[::]") {
+    host = "::1";
+  }
+  if (host.find(':') != std::string::npos && host.front() != '[') {
+    host = "[" + host + "]";
+  }
+  return "http://" + host + ":" + std::to_string(port);
 }
 
 int serve(const app::Settings& settings) {
@@ -85,6 +109,17 @@ int serve(const app::Settings& settings) {
     specs = knative::load_functions_file(functions_file);
     std::cerr << "switchyard: " << specs.size() << " local function(s) from " << functions_file << "\n";
   }
+  // Callback steps: a local function completes its token through the gateway (function::TaskClient::from_env).
+  // A functions.yaml env entry wins over this default.
+  std::string callback_url = settings.get("callback-url");
+  if (callback_url.empty() && gateway_role) {
+    callback_url = callback_url_for(settings.get("listen", "127.0.0.1:8080"));
+  }
+  if (!callback_url.empty()) {
+    for (auto& [fn_name, spec] : specs) {
+      spec.env.try_emplace("SWITCHYARD_CALLBACK_URL", callback_url);
+    }
+  }
   fs::path log_dir = fs::path(settings.get("data-dir", ".switchyard")) / "functions";
   fs::create_directories(log_dir);
   knative::LocalFunctionHost host(ex, specs, log_dir);
@@ -98,6 +133,9 @@ int serve(const app::Settings& settings) {
   if (settings.has("lease-ms")) {
     options.lease = std::chrono::milliseconds{std::stoll(settings.get("lease-ms"))};
   }
+  if (settings.has("schedule-poll-ms")) {
+    options.schedule_poll = std::chrono::milliseconds{std::stoll(settings.get("schedule-poll-ms"))};
+  }
   if (settings.has("retention-seconds")) {
     options.retention = std::chrono::seconds{std::stoll(settings.get("retention-seconds"))};
   }
@@ -105,7 +143,10 @@ int serve(const app::Settings& settings) {
   router::Invoker invoker(client, resolver, &host, options);
   router::ExecutionService service(ex, executions, state_machines, definitions, invoker, options);
   std::unique_ptr<router::Worker> worker;
-  gateway::Api api(service, state_machines, gateway::GatewayOptions{});
+  std::unique_ptr<router::Scheduler> scheduler;
+  gateway::GatewayOptions gateway_options;
+  gateway_options.api_token = settings.get("token");
+  gateway::Api api(service, state_machines, gateway_options);
   std::unique_ptr<http::Server> server;
 
   asio::co_spawn(
@@ -115,6 +156,8 @@ int serve(const app::Settings& settings) {
         if (router_role) {
           worker = std::make_unique<router::Worker>(ex, address, service, options);
           worker->start();
+          scheduler = std::make_unique<router::Scheduler>(ex, service, state_machines, redis, options);
+          scheduler->start();
         }
         api.set_ready(true);
       },
@@ -150,6 +193,9 @@ int serve(const app::Settings& settings) {
           // Stop accepting, finish in-flight requests and work, then close.
           if (server) {
             co_await server->drain(std::chrono::seconds{10});
+          }
+          if (scheduler) {
+            scheduler->stop();
           }
           if (worker) {
             co_await worker->stop(std::chrono::seconds{10});

@@ -144,13 +144,58 @@ struct HttpMetrics {
   }
 };
 
+// Compares without an early exit, so the time taken does not reveal the prefix that matched.
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < a.size(); ++i) {
+    diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
+  }
+  return diff == 0;
+}
+
+bool needs_api_token(std::string_view path) {
+  for (std::string_view open : {"/v1/hooks/", "/v1/tasks/", "/v1/events"}) {
+    if (path.substr(0, open.size()) == open) {
+      return false;
+    }
+  }
+  return path.substr(0, 4) == "/v1/" || path == "/v1";
+}
+
+// A request body as JSON: empty is {}, unparsable or too deeply nested is discarded (callers answer 400).
+Json parse_body(const std::string& text) {
+  if (text.empty()) {
+    return Json::object();
+  }
+  Json j = Json::parse(text, nullptr, false);
+  if (!j.is_discarded() && !within_depth(j)) {
+    return Json(Json::value_t::discarded);
+  }
+  return j;
+}
+
 }  // namespace
+
+bool Api::authorized(const http::Request& req) const {
+  if (options_.api_token.empty() || !needs_api_token(req.path())) {
+    return true;
+  }
+  std::string_view auth = req.header("Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  return auth.substr(0, kBearer.size()) == kBearer &&
+         constant_time_equal(auth.substr(kBearer.size()), options_.api_token);
+}
 
 asio::awaitable<http::Response> Api::handle(http::Request& req) {
   auto started = std::chrono::steady_clock::now();
   http::Response resp;
   try {
-    resp = co_await route(req);
+    if (!authorized(req)) {
+      resp = error_response(401, "Unauthorized", "this server needs \"Authorization: Bearer <SWITCHYARD_TOKEN>\"");
+      resp.headers.emplace_back("WWW-Authenticate", "Bearer");
+    } else {
+      resp = co_await route(req);
+    }
   } catch (const store::RedisError& e) {
     // Redis unreachable: nothing was lost, the client can retry.
     resp = error_response(503, "Unavailable", std::string("state store unavailable: ") + e.what());
@@ -258,6 +303,12 @@ asio::awaitable<http::Response> Api::route(http::Request& req) {
     }
     co_return json_response(200, Json{{"accepted", true}});
   }
+  if (parts.size() == 3 && parts[1] == "hooks" && m == "POST") {
+    co_return co_await triggers_.webhook(parts[2], req);
+  }
+  if (parts.size() == 2 && parts[1] == "events" && m == "POST") {
+    co_return co_await triggers_.events(req);
+  }
   co_return error_response(404, "NotFound", "no route for " + m + " " + std::string(req.path()));
 }
 
@@ -314,6 +365,9 @@ asio::awaitable<http::Response> Api::put_state_machine(const std::string& name, 
                               r.problems.front().message},
               {"problems", problems}};
     co_return json_response(400, body);
+  }
+  if (r.outcome.kind == store::PutOutcome::Kind::Conflict) {
+    co_return error_response(409, "Conflict", r.outcome.conflict);
   }
   int status = r.outcome.kind == store::PutOutcome::Kind::Created ? 201 : 200;
   co_return json_response(status, Json{{"name", name},

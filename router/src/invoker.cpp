@@ -257,6 +257,10 @@ asio::awaitable<Result<Json>> Invoker::call(const asl::InvokeTask& task, const C
       if (result.is_discarded()) {
         co_return Error{"States.TaskFailed", "the function's answer is not JSON: " + truncate(resp->body, 256)};
       }
+      if (!within_depth(result)) {
+        co_return Error{"States.TaskFailed", "the function's answer nests deeper than " +
+                                                 std::to_string(kMaxJsonDepth) + " levels"};
+      }
     }
     if (wrap_lambda_invoke) {
       co_return Json{{"ExecutedVersion", "$LATEST"}, {"Payload", std::move(result)}, {"StatusCode", 200}};

@@ -2,6 +2,33 @@
 /// The one JSON type of the ASL engine (and of Switchyard).
 #include <nlohmann/json.hpp>
 
+#include <cstddef>
+#include <utility>
+#include <vector>
+
 namespace switchyard {
 using Json = nlohmann::json;
+
+/// Deepest nesting Switchyard accepts in any document (inputs, results,
+/// definitions). nlohmann's dump() and our walkers recurse: a 256 KiB body of
+/// "[[[[..." would otherwise overflow the stack.
+inline constexpr size_t kMaxJsonDepth = 512;
+
+/// True when `j` nests no deeper than `max` (checked without recursion).
+inline bool within_depth(const Json& j, size_t max = kMaxJsonDepth) {
+  std::vector<std::pair<const Json*, size_t>> stack{{&j, 1}};
+  while (!stack.empty()) {
+    auto [node, depth] = stack.back();
+    stack.pop_back();
+    if (depth > max) {
+      return false;
+    }
+    if (node->is_structured()) {
+      for (const auto& child : *node) {
+        stack.emplace_back(&child, depth + 1);
+      }
+    }
+  }
+  return true;
 }
+}  // namespace switchyard
