@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "switchyard/common/metrics.hpp"
+#include "switchyard/gateway/triggers.hpp"
 #include "switchyard/gateway/yaml.hpp"
 #include "switchyard/store/keys.hpp"
 
@@ -143,15 +144,6 @@ struct HttpMetrics {
     return m;
   }
 };
-
-// Compares without an early exit, so the time taken does not reveal the prefix that matched.
-bool constant_time_equal(std::string_view a, std::string_view b) {
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (size_t i = 0; i < a.size(); ++i) {
-    diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
-  }
-  return diff == 0;
-}
 
 bool needs_api_token(std::string_view path) {
   for (std::string_view open : {"/v1/hooks/", "/v1/tasks/", "/v1/events"}) {
