@@ -25,6 +25,7 @@
 
 #include "switchyard/router/clock.hpp"
 #include "router_metrics.hpp"
+#include "switchyard/router/triggers.hpp"
 #include "switchyard/store/keys.hpp"
 
 namespace switchyard::router {
@@ -203,6 +204,7 @@ struct ExecutionService::Run {
   Json join;           // for a parent waiting on children: {n, prefix}
   Json limits;         // for a child: the join's {n, maxc, tolc, tolp}
   std::string map_state;  // for a Map iteration: the Map state's name (its history events name it)
+  int64_t entered_event = 0;  // id of the current state's *StateEntered event (for States.Runtime causes)
   Json task;           // the scheduled call, between TaskScheduled and its outcome
 
   Json to_json() const {
@@ -223,6 +225,9 @@ struct ExecutionService::Run {
     if (!map_state.empty()) {
       j["ms"] = map_state;
     }
+    if (entered_event != 0) {
+      j["eid"] = entered_event;
+    }
     if (!task.is_null()) {
       j["task"] = task;
     }
@@ -239,6 +244,7 @@ struct ExecutionService::Run {
     r.join = j.value("join", Json());
     r.limits = j.value("lim", Json());
     r.map_state = j.value("ms", std::string());
+    r.entered_event = j.value("eid", int64_t{0});
     r.task = j.value("task", Json());
     return r;
   }
@@ -265,6 +271,10 @@ asio::awaitable<ExecutionService::PutResult> ExecutionService::put_state_machine
   auto parsed = asl::parse_definition(definition);
   if (!parsed.ok()) {
     out.problems = std::move(parsed.problems);
+  }
+  auto trigger_problems = validate_triggers(triggers);
+  out.problems.insert(out.problems.end(), trigger_problems.begin(), trigger_problems.end());
+  if (!out.problems.empty()) {
     co_return out;
   }
   out.outcome = co_await state_machines_.put(name, definition.dump(), type, triggers.dump(), rfc3339(now_ms()));
@@ -580,10 +590,8 @@ asio::awaitable<void> ExecutionService::process_run(store::WorkItem& item,
     meta.attempt = task.attempt;
     meta.idempotency_key = exec + "/" + item.run + "/" + run.cursor.state + "/" +
                            std::to_string(run.cursor.entered_ms) + "/" + std::to_string(task.attempt);
-    Json started{{"taskStartedEventDetails",
-                  {{"resourceType", run.task.value("resourceType", std::string("fn"))},
-                   {"resource", run.task.value("resourceName", task.resource)}}}};
-    t.events.push_back(event_text("TaskStarted", now_ms(), started));
+    auto started = asl::task_started_event(task);
+    t.events.push_back(event_text(started.type, now_ms(), started.details));
     auto result = co_await call_timed(invoker_, task, meta);
     env.now_ms = now_ms();
     if (result && task.wait_for_token) {
@@ -639,8 +647,14 @@ asio::awaitable<void> ExecutionService::process_run(store::WorkItem& item,
     Json d = parse_or(item.data, Json::object());
     if (d.value("failed", false)) {
       const Json& detail = d["detail"];
-      event = asl::ChildrenFailed{detail.value("error", std::string("States.Runtime")),
-                                  detail.value("cause", std::string())};
+      if (run.join.value("map", false)) {
+        // A Map fails as a whole once its failures pass the tolerance (AWS's error name).
+        event = asl::ChildrenFailed{"States.ExceedToleratedFailureThreshold",
+                                    "The specified tolerated failure threshold was exceeded"};
+      } else {
+        event = asl::ChildrenFailed{detail.value("error", std::string("States.Runtime")),
+                                    detail.value("cause", std::string())};
+      }
     } else {
       event = asl::ChildrenSucceeded{d.value("outputs", Json::array())};
     }
@@ -653,17 +667,23 @@ asio::awaitable<void> ExecutionService::process_run(store::WorkItem& item,
     t.events.push_back(event_text("MapIterationStarted", now, d));
   }
   asl::Decision decision = asl::step(*def, run.machine, ctx, run.cursor, event, env);
-  for (auto& e : decision.events) {
-    t.events.push_back(event_text(e.type, env.now_ms, e.details));
-  }
+  const int64_t ev_before = std::stoll(field(rec, "ev").empty() ? "0" : field(rec, "ev"));
+  auto add_events = [&](const asl::Decision& d) {
+    for (const auto& e : d.events) {
+      t.events.push_back(event_text(e.type, env.now_ms, e.details));
+      if (e.type.size() > 12 && e.type.compare(e.type.size() - 12, 12, "StateEntered") == 0) {
+        // Ids are assigned at commit; concurrent runs of one execution may shift them slightly.
+        run.entered_event = ev_before + static_cast<int64_t>(t.events.size());
+      }
+    }
+  };
+  add_events(decision);
   // A Parallel/Map with no children finishes at once.
   while (std::holds_alternative<asl::RunChildren>(decision.next) &&
          std::get<asl::RunChildren>(decision.next).children.empty()) {
     ctx.variables = decision.variables;
     decision = asl::step(*def, run.machine, ctx, decision.cursor, asl::ChildrenSucceeded{Json::array()}, env);
-    for (auto& e : decision.events) {
-      t.events.push_back(event_text(e.type, env.now_ms, e.details));
-    }
+    add_events(decision);
   }
   run.cursor = decision.cursor;
   run.variables = decision.variables;
@@ -704,14 +724,6 @@ asio::awaitable<void> ExecutionService::process_run(store::WorkItem& item,
         using T = std::decay_t<decltype(next)>;
         if constexpr (std::is_same_v<T, asl::InvokeTask>) {
           run.task = task_json(next);
-          // TaskStarted names the resource as TaskScheduled did.
-          for (const auto& e : decision.events) {
-            if (e.type == "TaskScheduled" && e.details.contains("taskScheduledEventDetails")) {
-              const Json& d = e.details["taskScheduledEventDetails"];
-              run.task["resourceType"] = d.value("resourceType", std::string());
-              run.task["resourceName"] = d.value("resource", std::string());
-            }
-          }
           if (next.wait_for_token) {
             t.set.emplace_back("tk:" + item.run, token_secret(next.task_token));
             if (next.heartbeat_ms) {
@@ -727,7 +739,7 @@ asio::awaitable<void> ExecutionService::process_run(store::WorkItem& item,
           std::string prefix = item.run + "." + next_version;
           int64_t n = static_cast<int64_t>(next.children.size());
           int64_t maxc = next.max_concurrency > 0 ? std::min<int64_t>(next.max_concurrency, n) : n;
-          run.join = Json{{"n", n}, {"prefix", prefix}};
+          run.join = Json{{"n", n}, {"prefix", prefix}, {"map", next.is_map}};
           Json limits{{"n", n},
                       {"maxc", next.max_concurrency},
                       {"tolc", next.is_map ? next.tolerated_failure_count : 0},
@@ -760,7 +772,13 @@ asio::awaitable<void> ExecutionService::process_run(store::WorkItem& item,
         } else if constexpr (std::is_same_v<T, asl::Succeeded>) {
           ends_run(true, next.output, "", "");
         } else if constexpr (std::is_same_v<T, asl::Failed>) {
-          ends_run(false, Json(), next.error, next.cause);
+          std::string cause = next.cause;
+          if (next.error == "States.Runtime" && cause.rfind("An error occurred while executing the state", 0) != 0) {
+            // As Step Functions words it, naming the state and its entered event.
+            cause = "An error occurred while executing the state '" + run.cursor.state + "' (entered at the event id #" +
+                    std::to_string(run.entered_event) + "). " + cause;
+          }
+          ends_run(false, Json(), next.error, cause);
         }
       },
       decision.next);
@@ -823,6 +841,8 @@ asio::awaitable<asl::Decision> ExecutionService::express_machine(const asl::Defi
                     id + "/" + cursor.state + "/" + std::to_string(cursor.entered_ms) + "/" +
                         std::to_string(task->attempt),
                     task->attempt};
+      auto started = asl::task_started_event(*task);
+      events.push_back(event_text(started.type, now_ms(), started.details));
       auto r = co_await call_timed(invoker_, *task, meta);
       if (r) {
         event = asl::TaskSucceeded{std::move(r).value()};
