@@ -33,6 +33,7 @@ const char* kUsage = R"(usage:
   switchyard serve [--roles gateway,router] [--listen HOST:PORT] [--redis URL]
                    [--data-dir DIR] [--functions FILE] [--config FILE]
                    [--function-url-template URL] [--appendfsync everysec|always]
+                   [--metrics-listen HOST:PORT]  (only /metrics, /healthz, /readyz: for router-only processes)
                    [--schedule-poll-ms N]  (how often a router checks schedule triggers; 1000)
                    [--callback-url URL]  (given to local functions as SWITCHYARD_CALLBACK_URL;
                                           default: this server's --listen address)
@@ -74,6 +75,10 @@ std::string callback_url_for(const std::string& listen) {
     host = "[" + host + "]";
   }
   return "http://" + host + ":" + std::to_string(port);
+}
+
+asio::awaitable<http::Response> metrics_port_not_found() {
+  co_return gateway::error_response(404, "NotFound", "this port serves only /metrics, /healthz and /readyz");
 }
 
 int serve(const app::Settings& settings) {
@@ -181,6 +186,20 @@ int serve(const app::Settings& settings) {
               << " (roles " << roles << ")\n";
   }
 
+  // Routers have no API port: --metrics-listen gives them (or any process) one
+  // for Prometheus and Kubernetes probes, without the REST API.
+  std::unique_ptr<http::Server> metrics_server;
+  if (settings.has("metrics-listen")) {
+    metrics_server = std::make_unique<http::Server>(ex, http::ServerOptions{}, [&](http::Request& req) {
+      auto p = req.path();
+      return p == "/metrics" || p == "/healthz" || p == "/readyz" ? api.handle(req) : metrics_port_not_found();
+    });
+    auto [host_m, port_m] = split_host_port(settings.get("metrics-listen"));
+    metrics_server->listen({asio::ip::make_address(host_m), port_m});
+    std::cerr << "switchyard: metrics on http://" << host_m << ":" << metrics_server->local_endpoint().port()
+              << "/metrics\n";
+  }
+
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int) {
     if (ec) {
@@ -193,6 +212,9 @@ int serve(const app::Settings& settings) {
           // Stop accepting, finish in-flight requests and work, then close.
           if (server) {
             co_await server->drain(std::chrono::seconds{10});
+          }
+          if (metrics_server) {
+            co_await metrics_server->drain(std::chrono::seconds{1});
           }
           if (scheduler) {
             scheduler->stop();

@@ -13,12 +13,15 @@ namespace {
 
 using Json = nlohmann::json;
 using switchyard::testing::example_functions_yaml;
+using switchyard::testing::free_port;
+using switchyard::testing::http_request;
+using switchyard::testing::RedisServer;
 using switchyard::testing::ServeOptions;
 using switchyard::testing::SwitchyardServer;
 
 // Series line -> value, checking every line against the text format's grammar on the way.
-std::map<std::string, double> scrape(SwitchyardServer& s) {
-  auto r = s.request("GET", "/metrics");
+std::map<std::string, double> scrape_port(int port) {
+  auto r = http_request(port, "GET", "/metrics");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
   static const std::regex help(R"(# HELP [a-zA-Z_:][a-zA-Z0-9_:]* .*)");
@@ -44,6 +47,8 @@ std::map<std::string, double> scrape(SwitchyardServer& s) {
   EXPECT_EQ(r.body.back(), '\n');
   return out;
 }
+
+std::map<std::string, double> scrape(SwitchyardServer& s) { return scrape_port(s.port()); }
 
 double value(const std::map<std::string, double>& m, const std::string& series) {
   auto it = m.find(series);
@@ -126,6 +131,38 @@ TEST(Metrics, RouteLabelsStayBoundedForUnknownPaths) {
   auto m = scrape(s);
   EXPECT_EQ(value(m, R"(switchyard_http_requests_total{method="GET",route="other",status="404"})"), 3);
   EXPECT_EQ(value(m, R"(switchyard_http_requests_total{method="other",route="/v1/executions",status="404"})"), 1);
+}
+
+TEST(Metrics, RouterOnlyProcessServesMetricsOnItsMetricsPort) {
+  RedisServer redis;
+  ServeOptions g;
+  g.extra_args = {"--roles", "gateway", "--redis", redis.url()};
+  SwitchyardServer gateway(g);
+  int metrics_port = free_port();
+  ServeOptions r;
+  r.gateway = false;
+  r.functions_yaml = example_functions_yaml();
+  r.extra_args = {"--roles", "router", "--redis", redis.url(), "--metrics-listen",
+                  "127.0.0.1:" + std::to_string(metrics_port)};
+  SwitchyardServer router(r);
+  ASSERT_TRUE(switchyard::testing::wait_until(
+      [&] { return http_request(metrics_port, "GET", "/readyz").status == 200; }, std::chrono::seconds{30}))
+      << router.log();
+
+  gateway.deploy("one", R"({"StartAt":"T","States":{"T":{"Type":"Task","Resource":"fn:echo","End":true}}})");
+  auto run = gateway.request("POST", "/v1/state-machines/one/executions?wait=20", R"({"input": {"x": 1}})");
+  ASSERT_EQ(run.status, 200) << run.body << router.log();
+
+  // The call happened in the router, so the router's page counts it; the gateway's does not.
+  auto m = scrape_port(metrics_port);
+  EXPECT_EQ(value(m, R"(switchyard_task_calls_total{outcome="succeeded"})"), 1);
+  EXPECT_EQ(value(m, R"(switchyard_executions_finished_total{status="SUCCEEDED"})"), 1);
+  auto gm = scrape(gateway);
+  EXPECT_EQ(value(gm, R"(switchyard_task_calls_total{outcome="succeeded"})"), -1);
+  EXPECT_EQ(value(gm, R"(switchyard_executions_started_total{type="STANDARD"})"), 1);
+  // The metrics port is not an API port.
+  EXPECT_EQ(http_request(metrics_port, "GET", "/v1/executions").status, 404);
+  EXPECT_EQ(http_request(metrics_port, "GET", "/healthz").status, 200);
 }
 
 }  // namespace
