@@ -9,20 +9,25 @@ namespace asio = boost::asio;
 asio::awaitable<PutOutcome> StateMachineStore::put(const std::string& name, const std::string& definition,
                                                    const std::string& type, const std::string& triggers,
                                                    const std::string& now) {
-  std::vector<std::string> keys{keys::state_machine(name), std::string(keys::kStateMachines),
-                                keys::revision_prefix(name)};
-  std::vector<std::string> args{name, definition, type, triggers, now};
+  std::vector<std::string> keys{keys::state_machine(name),         std::string(keys::kStateMachines),
+                                keys::revision_prefix(name),            std::string(keys::kHooks),
+                                std::string(keys::kSchedules),          std::string(keys::kSchedulesVersion)};
+  std::vector<std::string> args{name, definition, type, triggers, now, std::string(keys::kEventTypePrefix)};
   Reply r = co_await redis_.eval("put_state_machine", keys, args);
   r.check();
-  if (r.elements.size() != 2) {
+  if (r.elements.size() < 2) {
     throw RedisError("put_state_machine: unexpected reply");
   }
   PutOutcome out;
   out.revision = r.elements[0].integer;
   const auto& k = r.elements[1].str;
-  out.kind = k == "created" ? PutOutcome::Kind::Created
-             : k == "updated" ? PutOutcome::Kind::Updated
-                              : PutOutcome::Kind::Unchanged;
+  out.kind = k == "created"    ? PutOutcome::Kind::Created
+             : k == "updated"  ? PutOutcome::Kind::Updated
+             : k == "conflict" ? PutOutcome::Kind::Conflict
+                               : PutOutcome::Kind::Unchanged;
+  if (out.kind == PutOutcome::Kind::Conflict && r.elements.size() > 2) {
+    out.conflict = r.elements[2].str;
+  }
   co_return out;
 }
 
@@ -68,11 +73,12 @@ asio::awaitable<std::vector<std::string>> StateMachineStore::list(const std::str
 }
 
 asio::awaitable<bool> StateMachineStore::remove(const std::string& name) {
-  std::vector<std::string> args4{"DEL", keys::state_machine(name)};
-  Reply r = co_await redis_.command(std::move(args4));
+  std::vector<std::string> keys{keys::state_machine(name),    std::string(keys::kStateMachines),
+                                std::string(keys::kHooks),         std::string(keys::kSchedules),
+                                std::string(keys::kSchedulesVersion), std::string(keys::kSchedulesLast)};
+  std::vector<std::string> args{name, std::string(keys::kEventTypePrefix)};
+  Reply r = co_await redis_.eval("delete_state_machine", keys, args);
   r.check();
-  std::vector<std::string> args5{"ZREM", std::string(keys::kStateMachines), name};
-  (co_await redis_.command(std::move(args5))).check();
   co_return r.integer > 0;
 }
 

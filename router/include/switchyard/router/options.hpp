@@ -19,6 +19,8 @@ struct RouterOptions {
   std::chrono::seconds retention{7 * 24 * 3600};  ///< finished executions expire after this long
   std::chrono::milliseconds default_task_timeout{60000};  ///< a Task without TimeoutSeconds (ASL's default: 60 s)
   std::chrono::milliseconds cold_start_budget{30000};  ///< 502/503/504/refused are retried this long (scale from zero)
+  std::chrono::milliseconds schedule_poll{1000};  ///< schedule triggers start at most this late (serve --schedule-poll-ms)
+  std::chrono::milliseconds schedule_refresh{60000};  ///< full reload of schedule triggers (changes also reload at once)
   std::string default_execution_timeout_note;  ///< unused; Step Functions has none below one year
 };
 

@@ -13,6 +13,12 @@
 ///   sy:timers                  zset   "exec|run|version|kind" by due time (ms)
 ///   sy:tok:<token>             hash   a callback task token
 ///   sy:done                    pubsub execution ids as they finish
+///   sy:tg:hooks                hash   webhook trigger name -> state machine (unique across state machines)
+///   sy:tg:ev:<ce type>         set    state machines with a cloudevent trigger of that type
+///   sy:tg:sched                set    state machines with schedule triggers
+///   sy:tg:sched:v              string bumped whenever a schedule trigger may have changed (routers reload)
+///   sy:tg:sched:last           hash   "<state machine>#<trigger index>" -> last fired minute (Unix seconds)
+/// The sy:tg:* indexes change only with the state machine writes (put/delete_state_machine.lua).
 #include <string>
 #include <string_view>
 
@@ -24,6 +30,11 @@ inline constexpr std::string_view kTimers = "sy:timers";
 inline constexpr std::string_view kStateMachines = "sy:sm";
 inline constexpr std::string_view kExecutions = "sy:xs";
 inline constexpr std::string_view kDoneChannel = "sy:done";
+inline constexpr std::string_view kHooks = "sy:tg:hooks";
+inline constexpr std::string_view kEventTypePrefix = "sy:tg:ev:";
+inline constexpr std::string_view kSchedules = "sy:tg:sched";
+inline constexpr std::string_view kSchedulesVersion = "sy:tg:sched:v";
+inline constexpr std::string_view kSchedulesLast = "sy:tg:sched:last";
 
 inline std::string state_machine(std::string_view name) { return "sy:sm:" + std::string(name); }
 inline std::string revision_prefix(std::string_view name) { return "sy:sm:" + std::string(name) + ":r:"; }
@@ -35,5 +46,6 @@ inline std::string execution_name(std::string_view sm, std::string_view name) {
   return "sy:xn:" + std::string(sm) + ":" + std::string(name);
 }
 inline std::string token(std::string_view t) { return "sy:tok:" + std::string(t); }
+inline std::string event_type(std::string_view type) { return std::string(kEventTypePrefix) + std::string(type); }
 
 }  // namespace switchyard::store::keys

@@ -22,13 +22,16 @@ struct StateMachineRecord {
 
 struct PutOutcome {
   int64_t revision = 0;
-  enum class Kind { Created, Updated, Unchanged } kind = Kind::Created;
+  /// Conflict: a webhook trigger's name belongs to another state machine; nothing was written.
+  enum class Kind { Created, Updated, Unchanged, Conflict } kind = Kind::Created;
+  std::string conflict;  ///< Conflict: why, for people
 };
 
 class StateMachineStore {
  public:
   explicit StateMachineStore(Redis& redis) : redis_(redis) {}
 
+  /// Writes the state machine and its trigger indexes (keys.hpp, sy:tg:*) atomically.
   boost::asio::awaitable<PutOutcome> put(const std::string& name, const std::string& definition,
                                          const std::string& type, const std::string& triggers,
                                          const std::string& now);
@@ -37,7 +40,8 @@ class StateMachineStore {
   boost::asio::awaitable<std::optional<std::string>> revision(const std::string& name, int64_t revision);
   /// Names in lexical order after `after` (exclusive), at most `limit`.
   boost::asio::awaitable<std::vector<std::string>> list(const std::string& after, int64_t limit);
-  /// Deletes the state machine (its revisions stay for running executions). False when unknown.
+  /// Deletes the state machine and its trigger index entries (its revisions stay for running
+  /// executions). False when unknown.
   boost::asio::awaitable<bool> remove(const std::string& name);
 
  private:

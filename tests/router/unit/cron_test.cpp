@@ -1,0 +1,207 @@
+// Cron parsing and next/last fire times as tables, plus a brute-force cross-check.
+#include "switchyard/router/cron.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+
+namespace {
+
+using switchyard::router::CronSchedule;
+using switchyard::router::iso_minute;
+using switchyard::router::parse_utc_offset;
+using namespace std::chrono;
+
+// "2024-01-01T10:07:30Z" -> sys_seconds
+sys_seconds at(const char* s) {
+  int y = 0;
+  unsigned mo = 0;
+  unsigned d = 0;
+  int h = 0;
+  int mi = 0;
+  int se = 0;
+  EXPECT_EQ(std::sscanf(s, "%d-%u-%uT%d:%d:%dZ", &y, &mo, &d, &h, &mi, &se), 6) << s;
+  return sys_days{year{y} / month{mo} / day{d}} + hours{h} + minutes{mi} + seconds{se};
+}
+
+std::string show(std::optional<sys_seconds> t) {
+  if (!t) {
+    return "never";
+  }
+  auto day = floor<days>(*t);
+  year_month_day ymd{day};
+  hh_mm_ss hms{*t - day};
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                static_cast<int>(hms.seconds().count()));
+  return buf;
+}
+
+struct NextCase {
+  const char* cron;
+  const char* tz;
+  const char* after;
+  const char* want;  // "never" when none
+};
+
+TEST(Cron, NextFireAfter) {
+  const NextCase cases[] = {
+      {"* * * * *", "UTC", "2024-01-01T00:00:00Z", "2024-01-01T00:01:00Z"},
+      {"* * * * *", "UTC", "2024-01-01T00:00:30Z", "2024-01-01T00:01:00Z"},
+      {"0 * * * *", "UTC", "2024-01-01T00:00:00Z", "2024-01-01T01:00:00Z"},
+      {"*/15 * * * *", "UTC", "2024-01-01T10:07:00Z", "2024-01-01T10:15:00Z"},
+      {"*/15 * * * *", "UTC", "2024-01-01T10:45:00Z", "2024-01-01T11:00:00Z"},
+      {"1-5/2,30 * * * *", "UTC", "2024-01-01T10:00:00Z", "2024-01-01T10:01:00Z"},
+      {"1-5/2,30 * * * *", "UTC", "2024-01-01T10:03:00Z", "2024-01-01T10:05:00Z"},
+      {"1-5/2,30 * * * *", "UTC", "2024-01-01T10:05:00Z", "2024-01-01T10:30:00Z"},
+      {"10/20 * * * *", "UTC", "2024-01-01T10:31:00Z", "2024-01-01T10:50:00Z"},
+      {"5 4 * * *", "UTC", "2024-01-01T04:05:00Z", "2024-01-02T04:05:00Z"},
+      {"0 0 1 1 *", "UTC", "2024-12-31T23:59:00Z", "2025-01-01T00:00:00Z"},
+      {"59 23 31 12 *", "UTC", "2024-06-01T00:00:00Z", "2024-12-31T23:59:00Z"},
+      {"0 0 31 * *", "UTC", "2024-01-31T00:00:00Z", "2024-03-31T00:00:00Z"},
+      {"0 0 29 2 *", "UTC", "2024-03-01T00:00:00Z", "2028-02-29T00:00:00Z"},
+      {"0 0 30 2 *", "UTC", "2024-01-01T00:00:00Z", "never"},
+      // 2024-01-01 is a Monday; Sunday is 0, 7 or SUN.
+      {"0 0 * * MON", "UTC", "2024-01-01T00:00:00Z", "2024-01-08T00:00:00Z"},
+      {"0 0 * * 0", "UTC", "2024-01-01T00:00:00Z", "2024-01-07T00:00:00Z"},
+      {"0 0 * * 7", "UTC", "2024-01-01T00:00:00Z", "2024-01-07T00:00:00Z"},
+      {"0 0 * * sun", "UTC", "2024-01-01T00:00:00Z", "2024-01-07T00:00:00Z"},
+      {"0 0 * * 5-7", "UTC", "2024-01-01T00:00:00Z", "2024-01-05T00:00:00Z"},
+      {"0 9 * * MON-FRI", "UTC", "2024-01-05T10:00:00Z", "2024-01-08T09:00:00Z"},
+      {"30 9 * JAN-MAR MON-FRI", "UTC", "2024-03-29T10:00:00Z", "2025-01-01T09:30:00Z"},
+      {"0 0 1 jun,dec *", "UTC", "2024-06-01T00:00:00Z", "2024-12-01T00:00:00Z"},
+      // Both day fields restricted: either matches (Vixie cron).
+      {"0 12 1 * MON", "UTC", "2024-01-02T00:00:00Z", "2024-01-08T12:00:00Z"},
+      {"0 12 1 * MON", "UTC", "2024-01-29T13:00:00Z", "2024-02-01T12:00:00Z"},
+      // A day field starting with '*' does not count as restricted: both must match.
+      {"0 12 */2 * MON", "UTC", "2024-01-01T13:00:00Z", "2024-01-15T12:00:00Z"},
+      {"@hourly", "UTC", "2024-01-01T10:59:59Z", "2024-01-01T11:00:00Z"},
+      {"@daily", "UTC", "2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z"},
+      {"@weekly", "UTC", "2024-01-01T00:00:00Z", "2024-01-07T00:00:00Z"},
+      {"@monthly", "UTC", "2024-01-15T00:00:00Z", "2024-02-01T00:00:00Z"},
+      {"@YEARLY", "UTC", "2024-01-15T00:00:00Z", "2025-01-01T00:00:00Z"},
+      // Fixed offsets: 09:00 at +02:00 is 07:00Z; at -05:30 it is 14:30Z.
+      {"0 9 * * *", "+02:00", "2024-01-01T00:00:00Z", "2024-01-01T07:00:00Z"},
+      {"0 9 * * *", "-05:30", "2024-01-01T00:00:00Z", "2024-01-01T14:30:00Z"},
+      {"0 0 1 * *", "+02:00", "2024-01-15T00:00:00Z", "2024-01-31T22:00:00Z"},
+  };
+  for (const auto& c : cases) {
+    auto cron = CronSchedule::parse(c.cron);
+    ASSERT_TRUE(cron) << c.cron << ": " << cron.error().cause;
+    auto off = parse_utc_offset(c.tz);
+    ASSERT_TRUE(off) << c.tz;
+    EXPECT_EQ(show(cron->next_fire_after(at(c.after), *off)), c.want) << c.cron << " " << c.tz << " after "
+                                                                      << c.after;
+  }
+}
+
+TEST(Cron, LastFireAtOrBefore) {
+  const NextCase cases[] = {
+      {"* * * * *", "UTC", "2024-01-01T10:07:30Z", "2024-01-01T10:07:00Z"},
+      {"0 * * * *", "UTC", "2024-01-01T10:07:00Z", "2024-01-01T10:00:00Z"},
+      {"0 12 * * *", "UTC", "2024-01-02T11:00:00Z", "2024-01-01T12:00:00Z"},
+      {"0 0 1 1 *", "UTC", "2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z"},
+      {"0 0 29 2 *", "UTC", "2027-01-01T00:00:00Z", "2024-02-29T00:00:00Z"},
+      {"0 0 31 * *", "UTC", "2024-03-30T00:00:00Z", "2024-01-31T00:00:00Z"},
+      {"0 9 * * *", "+02:00", "2024-01-01T06:59:00Z", "2023-12-31T07:00:00Z"},
+      {"0 0 * * MON", "UTC", "2024-01-07T23:59:00Z", "2024-01-01T00:00:00Z"},
+      {"0 0 30 2 *", "UTC", "2024-01-01T00:00:00Z", "never"},
+  };
+  for (const auto& c : cases) {
+    auto cron = CronSchedule::parse(c.cron);
+    ASSERT_TRUE(cron) << c.cron;
+    auto off = parse_utc_offset(c.tz);
+    ASSERT_TRUE(off) << c.tz;
+    EXPECT_EQ(show(cron->last_fire_at_or_before(at(c.after), *off)), c.want) << c.cron << " at " << c.after;
+  }
+}
+
+// The searches skip whole months, days and hours; walking minute by minute with
+// matches() must find the same minutes.
+TEST(Cron, SearchesAgreeWithMinuteByMinuteWalk) {
+  const char* exprs[] = {"*/7 * * * *", "0 */5 * * *", "15 3 * * 1-5", "0 0 1,15 * SUN", "0 0 L * *",
+                         "45 23 28-31 * *", "0 12 * FEB,MAR *"};
+  const sys_seconds starts[] = {at("2024-01-01T00:00:00Z"), at("2024-02-27T22:13:41Z"), at("2023-12-30T23:59:59Z")};
+  for (const char* e : exprs) {
+    auto cron = CronSchedule::parse(e);
+    if (!cron) {
+      EXPECT_STREQ(e, "0 0 L * *") << cron.error().cause;  // 'L' is not standard cron
+      continue;
+    }
+    for (auto start : starts) {
+      std::optional<sys_seconds> walked;
+      for (auto t = floor<minutes>(start) + minutes{1}; t < start + days{70}; t += minutes{1}) {
+        if (cron->matches(t)) {
+          walked = t;
+          break;
+        }
+      }
+      ASSERT_TRUE(walked) << e;
+      EXPECT_EQ(show(cron->next_fire_after(start)), show(walked)) << e << " after " << show(start);
+      EXPECT_EQ(show(cron->last_fire_at_or_before(*walked + seconds{59})), show(walked)) << e;
+      EXPECT_EQ(show(cron->last_fire_at_or_before(*walked - seconds{1})),
+                show(cron->last_fire_at_or_before(start))) << e << " (nothing between start and the next fire)";
+    }
+  }
+}
+
+TEST(Cron, RejectsInvalidExpressions) {
+  struct Bad {
+    const char* cron;
+    const char* fragment;  // expected in the message
+  };
+  const Bad cases[] = {
+      {"", "empty"},
+      {"* * * *", "5 fields"},
+      {"* * * * * *", "5 fields"},
+      {"60 * * * *", "minute field: 60 is out of range 0-59"},
+      {"* 24 * * *", "hour field: 24"},
+      {"* * 0 * *", "day-of-month field: 0"},
+      {"* * 32 * *", "day-of-month field: 32"},
+      {"* * * 13 *", "month field: 13"},
+      {"* * * * 8", "day-of-week field: 8"},
+      {"5-1 * * * *", "ends before it starts"},
+      {"*/0 * * * *", "step 0"},
+      {"a * * * *", "not a number"},
+      {"* * * FOO *", "'FOO'"},
+      {"1,,2 * * * *", "empty value"},
+      {"*/ * * * *", "bad step"},
+      {"@reboot", "unknown macro"},
+  };
+  for (const auto& c : cases) {
+    auto cron = CronSchedule::parse(c.cron);
+    ASSERT_FALSE(cron) << c.cron;
+    EXPECT_EQ(cron.error().error, "InvalidCron");
+    EXPECT_NE(cron.error().cause.find(c.fragment), std::string::npos) << c.cron << ": " << cron.error().cause;
+  }
+}
+
+TEST(Cron, TimezonesAreUtcOrFixedOffsets) {
+  struct Tz {
+    const char* tz;
+    int64_t seconds;  // -1: rejected
+  };
+  const Tz cases[] = {{"UTC", 0},        {"Etc/UTC", 0},      {"GMT", 0},       {"+02:00", 7200},
+                      {"-05:30", -19800}, {"UTC+01:00", 3600}, {"+0100", 3600},  {"+14", 50400},
+                      {"Europe/Berlin", -1}, {"+15:00", -1},   {"+02:60", -1},   {"2:00", -1},
+                      {"", -1}};
+  for (const auto& c : cases) {
+    auto off = parse_utc_offset(c.tz);
+    if (c.seconds == -1) {
+      ASSERT_FALSE(off) << c.tz;
+      EXPECT_NE(off.error().cause.find("UTC"), std::string::npos);
+    } else {
+      ASSERT_TRUE(off) << c.tz;
+      EXPECT_EQ(off->count(), c.seconds) << c.tz;
+    }
+  }
+}
+
+TEST(Cron, IsoMinuteIsBasicFormatUtc) {
+  EXPECT_EQ(iso_minute(at("2026-11-22T15:09:58Z")), "20261122T1509Z");
+  EXPECT_EQ(iso_minute(at("2024-01-01T00:00:00Z")), "20240101T0000Z");
+}
+
+}  // namespace
