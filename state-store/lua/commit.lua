@@ -126,7 +126,12 @@ if parent ~= '' then
         if results then
           results[#results + 1] = redis.call('HGET', h, 'o:' .. c) or 'null'
         end
-        redis.call('HDEL', h, 'o:' .. c, 'r:' .. c, 'rv:' .. c)
+        -- A child still waiting for a callback is abandoned: its token is refused from now on (410).
+        local secret = redis.call('HGET', h, 'tk:' .. c)
+        if secret then
+          redis.call('HSET', h, 'tu:' .. secret, 'expired')
+        end
+        redis.call('HDEL', h, 'o:' .. c, 'r:' .. c, 'rv:' .. c, 'tk:' .. c, 'tw:' .. c, 'th:' .. c, 'tr:' .. c)
       end
       redis.call('HDEL', h, 'jn:' .. parent, 'jd:' .. parent, 'jf:' .. parent, 'jl:' .. parent)
     end
@@ -155,8 +160,11 @@ local park = take()
 if park and park ~= '' then
   local early = redis.call('HGET', h, 'tr:' .. ARGV[1])
   if early then
+    local xid = redis.call('HGET', h, 'id')
     redis.call('HDEL', h, 'tr:' .. ARGV[1])
-    redis.call('XADD', KEYS[3], '*', 'x', redis.call('HGET', h, 'id'), 'r', ARGV[1], 'v', park, 'k', 'result', 'd', early)
+    -- The step is complete: the timeouts this commit just set have nothing to time.
+    redis.call('ZREM', KEYS[4], xid .. '|' .. ARGV[1] .. '|' .. park .. '|hb', xid .. '|' .. ARGV[1] .. '|' .. park .. '|ttimeout')
+    redis.call('XADD', KEYS[3], '*', 'x', xid, 'r', ARGV[1], 'v', park, 'k', 'result', 'd', early)
   end
 end
 local expire = tonumber(ARGV[5])
