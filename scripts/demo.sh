@@ -6,11 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 BUILD_DIR=${BUILD_DIR:-build}
-./scripts/build.sh --target switchyard sy_example_functions >/dev/null
+./scripts/build.sh switchyard sy_example_functions >/dev/null
 SY="$BUILD_DIR/switchyard"
 PORT=${PORT:-8080}
 DATA=$(mktemp -d /tmp/switchyard-demo.XXXXXX)
-"$SY" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" --functions examples/functions.yaml 2>"$DATA/serve.log" &
+# examples/functions.yaml names binaries under build/; point them at $BUILD_DIR.
+sed "s#\.\./build/#$(pwd)/$BUILD_DIR/#" examples/functions.yaml > "$DATA/functions.yaml"
+"$SY" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" --functions "$DATA/functions.yaml" 2>"$DATA/serve.log" &
 SERVER=$!
 cleanup() {
   kill -TERM "$SERVER" 2>/dev/null || true
