@@ -93,7 +93,8 @@ struct Api {
     for (const auto& e : events(id)) {
       if (e.value("type", std::string()) == "TaskScheduled") {
         Json p = Json::parse(e["taskScheduledEventDetails"]["parameters"].get<std::string>());
-        out.push_back(p.value("taskToken", std::string()));
+        const Json& where = p.contains("Payload") ? p["Payload"] : p;  // lambda:invoke passes it in Payload
+        out.push_back(where.value("taskToken", std::string()));
       }
     }
     return out;
@@ -269,6 +270,56 @@ TEST(Callbacks, RetryRefusesTheTokenOfAnAttemptThatTimedOut) {
   Json d = api.wait_done(id);
   ASSERT_EQ(d["status"], "SUCCEEDED") << d.dump();
   EXPECT_EQ(d["output"]["result"], "fresh");
+}
+
+TEST(Callbacks, HttpAndLambdaInvokeResourcesWaitForTheirTokensToo) {
+  SwitchyardServer s(with_functions());
+  Api api{s.port()};
+  // A function outside the local host, called by URL.
+  TempDir dir;
+  int fn_port = switchyard::testing::free_port();
+  Process echo({std::string(SWITCHYARD_BUILD_DIR) + "/examples/functions/echo"},
+               {{"PORT", std::to_string(fn_port)}, {"SWITCHYARD_FUNCTION_HOST", "127.0.0.1"}}, dir.path() / "echo.log");
+  ASSERT_TRUE(wait_until([&] { return http_request(fn_port, "GET", "/healthz").status == 200; }, 10s));
+  api.deploy("by-url", R"({"StartAt": "Wait", "States": {"Wait": {"Type": "Task",
+      "Resource": "http://127.0.0.1:)" + std::to_string(fn_port) + R"(/hand-off.waitForTaskToken",
+      "Parameters": {"taskToken.$": "$$.Task.Token"}, "End": true}}})");
+  api.deploy("by-lambda", R"({"StartAt": "Wait", "States": {"Wait": {"Type": "Task",
+      "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+      "Parameters": {"FunctionName": "echo", "Payload": {"taskToken.$": "$$.Task.Token"}}, "End": true}}})");
+  for (const char* machine : {"by-url", "by-lambda"}) {
+    std::string id = api.start(machine, Json::object());
+    std::string token = api.wait_parked(id);
+    ASSERT_FALSE(token.empty()) << machine;
+    EXPECT_EQ(api.complete(token, "success", {{"output", {{"via", machine}}}}), 200);
+    Json d = api.wait_done(id);
+    EXPECT_EQ(d["status"], "SUCCEEDED") << machine << " " << d.dump();
+    EXPECT_EQ(d["output"], (Json{{"via", machine}})) << machine;  // the callback's output, not the ack
+  }
+}
+
+TEST(Callbacks, AStoppedAgentInterruptsItsJobsAndRetryHandsThemOutAgain) {
+  // Scale to zero stops the agent one second after its last call, while its job still runs.
+  ServeOptions o;
+  o.functions_yaml = "functions:\n  agent:\n    command: [\"" + std::string(SWITCHYARD_BUILD_DIR) +
+                     "/examples/functions/agent\"]\n    idleTimeoutSeconds: 1\n";
+  SwitchyardServer s(o);
+  Api api{s.port()};
+  api.deploy("agent", R"({"StartAt": "Hand", "States": {
+      "Hand": {"Type": "Task", "Resource": "fn:agent.waitForTaskToken",
+               "Parameters": {"taskToken.$": "$$.Task.Token", "workMs": 60000, "heartbeatMs": 200},
+               "HeartbeatSeconds": 5,
+               "Retry": [{"ErrorEquals": ["Agent.Interrupted"], "IntervalSeconds": 1, "MaxAttempts": 1}],
+               "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err", "Next": "Gave up"}],
+               "End": true},
+      "Gave up": {"Type": "Pass", "End": true}}})");
+  auto t0 = Clock::now();
+  std::string id = api.start("agent", Json::object());
+  Json d = api.wait_done(id, 30s);
+  ASSERT_EQ(d["status"], "SUCCEEDED") << d.dump() << "\n" << s.log();
+  EXPECT_EQ(d["output"]["err"]["Error"], "Agent.Interrupted");
+  EXPECT_EQ(api.tokens(id).size(), 2U);  // handed out again once, with a new token
+  EXPECT_LT(Clock::now() - t0, 20s);     // reported by the agent, not found by a timeout
 }
 
 // ---- timeouts while waiting ----------------------------------------------------------------
