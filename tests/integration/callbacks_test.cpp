@@ -412,6 +412,42 @@ TEST(Callbacks, AReusedTokenWhileTheExecutionContinuesIsRefused) {
   EXPECT_EQ(d["output"], (Json{{"a", "A"}, {"b", "B"}}));
 }
 
+TEST(Callbacks, TheTokenOfAParallelBranchAbandonedByASiblingsFailureIsGone) {
+  SwitchyardServer s(with_functions());
+  Api api{s.port()};
+  api.deploy("par", R"({"StartAt": "Both", "States": {
+      "Both": {"Type": "Parallel", "Next": "After",
+               "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err", "Next": "After"}],
+               "Branches": [
+                 {"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "fn:echo.waitForTaskToken",
+                   "Parameters": {"taskToken.$": "$$.Task.Token", "branch": "A"}, "End": true}}},
+                 {"StartAt": "B", "States": {"B": {"Type": "Task", "Resource": "fn:echo.waitForTaskToken",
+                   "Parameters": {"taskToken.$": "$$.Task.Token", "branch": "B"}, "End": true}}}]},
+      "After": {"Type": "Task", "Resource": "fn:echo.waitForTaskToken",
+                "Parameters": {"taskToken.$": "$$.Task.Token", "branch": "After"}, "ResultPath": "$.after",
+                "End": true}}})");
+  std::string id = api.start("par", Json::object());
+  api.wait_parked(id, 2);
+  std::map<std::string, std::string> by_branch;
+  for (const auto& e : api.events(id)) {
+    if (e["type"] == "TaskScheduled") {
+      Json p = Json::parse(e["taskScheduledEventDetails"]["parameters"].get<std::string>());
+      by_branch[p["branch"].get<std::string>()] = p["taskToken"].get<std::string>();
+    }
+  }
+  ASSERT_EQ(by_branch.size(), 2U);
+  // B fails: the Parallel fails and is caught, so the execution goes on without A.
+  EXPECT_EQ(api.complete(by_branch["B"], "failure", {{"error", "B.Failed"}}), 200);
+  std::string after = api.wait_parked(id, 3);
+  EXPECT_EQ(api.complete(by_branch["A"], "success", {{"output", "too late"}}), 410);
+  EXPECT_EQ(api.complete(by_branch["A"], "heartbeat"), 410);
+  EXPECT_EQ(api.complete(after, "success", {{"output", "after"}}), 200);
+  Json d = api.wait_done(id);
+  ASSERT_EQ(d["status"], "SUCCEEDED") << d.dump();
+  EXPECT_EQ(d["output"]["err"]["Error"], "B.Failed");
+  EXPECT_EQ(d["output"]["after"], "after");
+}
+
 TEST(Callbacks, UnknownTokensGet404AndChangeNothing) {
   SwitchyardServer s(with_functions());
   Api api{s.port()};
