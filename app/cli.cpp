@@ -11,6 +11,7 @@
 #include "switchyard/asl/definition.hpp"
 #include "switchyard/gateway/yaml.hpp"
 #include "switchyard/http/client.hpp"
+#include "switchyard/router/triggers.hpp"
 
 namespace switchyard::app {
 
@@ -113,13 +114,18 @@ int validate(const Args& args) {
       continue;
     }
     auto parsed = asl::parse_definition(d->definition);
-    if (parsed.ok()) {
+    asl::Problems problems = parsed.ok() ? asl::Problems{} : parsed.problems;
+    if (d->body.contains("triggers")) {
+      auto tp = router::validate_triggers(d->body["triggers"]);  // the same rules as PUT
+      problems.insert(problems.end(), tp.begin(), tp.end());
+    }
+    if (problems.empty()) {
       std::cout << f << ": ok (" << d->name << ")\n";
       continue;
     }
     rc = 1;
-    std::cout << f << ": " << parsed.problems.size() << " problem(s)\n";
-    for (const auto& p : parsed.problems) {
+    std::cout << f << ": " << problems.size() << " problem(s)\n";
+    for (const auto& p : problems) {
       std::cout << "  " << (p.path.empty() ? "/" : p.path) << ": " << p.message << "\n";
     }
   }
