@@ -3,8 +3,10 @@
 #include <openssl/rand.h>
 
 #include <chrono>
+#include <limits>
 #include <cstdio>
 #include <ctime>
+#include <cstdint>
 #include <stdexcept>
 
 namespace switchyard::router {
@@ -15,13 +17,27 @@ int64_t now_ms() {
 }
 
 std::string rfc3339(int64_t ms) {
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-  return buf;
+  // Every history event carries one, mostly of the same second: the date part
+  // is formatted once per second (gmtime_r + snprintf cost more than the rest
+  // of an event).
+  thread_local int64_t cached_secs = std::numeric_limits<int64_t>::min();
+  thread_local char cached[64];  // "YYYY-MM-DDTHH:MM:SS."
+  int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+  int millis = static_cast<int>(ms - secs * 1000);
+  if (secs != cached_secs) {
+    std::time_t t = static_cast<std::time_t>(secs);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    std::snprintf(cached, sizeof cached, "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    cached_secs = secs;
+  }
+  std::string out(cached);
+  out += static_cast<char>('0' + millis / 100);
+  out += static_cast<char>('0' + millis / 10 % 10);
+  out += static_cast<char>('0' + millis % 10);
+  out += 'Z';
+  return out;
 }
 
 namespace {
@@ -43,6 +59,16 @@ std::string random_hex128() {
     s[2 * i + 1] = hex[b[i] & 15];
   }
   return s;
+}
+
+uint64_t random_u64() {
+  unsigned char b[8];
+  random_bytes(b, sizeof b);
+  uint64_t v = 0;
+  for (unsigned char c : b) {
+    v = (v << 8) | c;
+  }
+  return v;
 }
 
 std::string uuid_v4() {

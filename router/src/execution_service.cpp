@@ -13,6 +13,15 @@
 // router that dies during the call leaves the "invoke" item pending; another
 // router reclaims it after the lease and calls again with the same
 // Idempotency-Key (at-least-once calls, exactly-once transitions).
+//
+// The fast path: when a router runs in this process, a commit that writes a
+// next work item takes one new item back for this router in its reply (an
+// XREADGROUP inside commit.lua), and start() takes the first step the same way.
+// The router goes on with it at once, usually with the run it just wrote still
+// in memory (a Carry), so a chain of Tasks costs one commit and one call per
+// step: no stream read, no HMGET, no parse of the run. The taken item is
+// pending for this router exactly like a read one, so leases, renewal, reclaim
+// after a crash and the version guard are unchanged.
 #include "switchyard/router/execution_service.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -20,7 +29,9 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
 #include <cassert>
+#include <cctype>
 #include <iostream>
 
 #include "switchyard/router/clock.hpp"
@@ -54,7 +65,23 @@ asio::awaitable<bool> FinishNotifier::wait(const std::string& id, milliseconds p
 // ---- helpers -----------------------------------------------------------------
 
 std::string event_text(const std::string& type, int64_t ms, const Json& details) {
-  std::string s = "{\"type\":" + Json(type).dump() + ",\"timestamp\":" + Json(rfc3339(ms)).dump();
+  // Hot (several events per step): built as text; the type is an event name and
+  // the timestamp digits, so neither needs escaping unless a type is unusual.
+  bool plain =
+      std::all_of(type.begin(), type.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; });
+  std::string s;
+  s.reserve(96);
+  s += "{\"type\":";
+  if (plain) {
+    s += '"';
+    s += type;
+    s += '"';
+  } else {
+    s += Json(type).dump();
+  }
+  s += ",\"timestamp\":\"";
+  s += rfc3339(ms);
+  s += '"';
   if (details.is_object() && !details.empty()) {
     std::string d = details.dump();
     s += ",";
@@ -137,9 +164,10 @@ void end_token(store::Transition& t, const std::string& run, const std::string& 
 }
 
 // Commits and counts the outcome (GET /metrics).
-asio::awaitable<store::CommitOutcome> commit_counted(store::ExecutionStore& executions, const store::Transition& t) {
+asio::awaitable<store::CommitResult> commit_counted(store::ExecutionStore& executions, const store::Transition& t) {
   auto& m = RouterMetrics::get();
-  auto outcome = co_await executions.commit(t);
+  auto result = co_await executions.commit_taking(t);
+  auto outcome = result.outcome;
   if (outcome == store::CommitOutcome::Committed) {
     m.transitions.inc();
     if (t.finished) {
@@ -152,7 +180,7 @@ asio::awaitable<store::CommitOutcome> commit_counted(store::ExecutionStore& exec
   } else {
     m.commits_rejected.with({outcome == store::CommitOutcome::Stale ? "stale" : "gone"}).inc();
   }
-  co_return outcome;
+  co_return result;
 }
 
 // Acks and deletes a work item without a transition, counted (GET /metrics).
@@ -248,6 +276,17 @@ struct ExecutionService::Run {
     r.task = j.value("task", Json());
     return r;
   }
+};
+
+// What a committed transition leaves in memory for the next item of the same run.
+struct ExecutionService::Carry {
+  std::string exec;     // the work item it is for
+  std::string run;
+  std::string version;
+  std::map<std::string, std::string> rec;  // the fields process() reads, as they are now (r:/rv: aside)
+  std::optional<Run> state;                // the run, as committed
+  std::shared_ptr<const asl::Definition> def;
+  Json ctx_execution;  // the context object's Execution part (parsed input)
 };
 
 ExecutionService::ExecutionService(asio::any_io_executor ex, store::ExecutionStore& executions,
@@ -379,6 +418,9 @@ asio::awaitable<Result<StartResult>> ExecutionService::start(const std::string& 
   if (auto t = def->timeout_ms()) {
     req.timeout_at_ms = now + *t;
   }
+  if (local_ != nullptr && local_->has_room()) {
+    req.take_consumer = options_.consumer;  // the first step runs here (see the top comment)
+  }
   auto outcome = co_await executions_.start(req);
   StartResult res;
   res.id = outcome.id;
@@ -387,6 +429,27 @@ asio::awaitable<Result<StartResult>> ExecutionService::start(const std::string& 
                                                                : StartResult::Kind::Conflict;
   if (res.kind == StartResult::Kind::Created) {
     RouterMetrics::get().executions_started.with({"STANDARD"}).inc();
+  }
+  if (!outcome.taken.empty()) {
+    auto& item = outcome.taken.front();
+    std::shared_ptr<Carry> carry;
+    if (item.exec == id && item.run == "0" && item.version == "0") {
+      carry = std::make_shared<Carry>();
+      carry->exec = id;
+      carry->run = "0";
+      carry->version = "0";
+      for (const auto& [k, v] : req.fields) {
+        if (k != "r:0" && k != "rv:0") {
+          carry->rec.emplace(k, v);
+        }
+      }
+      carry->rec["ev"] = "1";
+      carry->state = std::move(run);
+      carry->def = def;
+    }
+    if (local_ != nullptr) {
+      local_->dispatch(std::move(item), std::move(carry));
+    }  // else the router stopped meanwhile: the item stays pending for this consumer and is reclaimed
   }
   co_return res;
 }
@@ -404,19 +467,26 @@ asio::awaitable<std::optional<Json>> ExecutionService::describe(const std::strin
 asio::awaitable<std::optional<Json>> ExecutionService::wait(const std::string& id, milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   milliseconds poll{10};
-  while (true) {
-    auto rec = co_await describe(id);
-    if (!rec || (*rec)["status"] != kRunning) {
-      co_return rec;
-    }
+  auto rec = co_await describe(id);
+  while (rec && (*rec)["status"] == kRunning) {
     auto left = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
-      co_return rec;
+      co_return co_await describe(id);
     }
-    // Local finishes wake us at once; the poll finds finishes by other routers.
-    co_await notifier_.wait(id, std::min(poll, left));
+    // Local finishes wake us at once; the poll finds finishes by other routers,
+    // reading only the status until it changes (the whole record once, at the end).
+    bool notified = co_await notifier_.wait(id, std::min(poll, left));
     poll = std::min(poll * 2, milliseconds{250});
+    if (!notified) {
+      std::vector<std::string> fields{"status"};  // (a braced list in the call trips GCC 12's coroutines)
+      auto status = co_await executions_.read(id, fields);
+      if (status && status->front() && *status->front() == kRunning) {
+        continue;
+      }
+    }
+    rec = co_await describe(id);
   }
+  co_return rec;
 }
 
 asio::awaitable<Result<Json>> ExecutionService::stop(const std::string& id, const std::string& error,
@@ -482,17 +552,33 @@ asio::awaitable<Result<void>> ExecutionService::complete_task(const std::string&
 // ---- process -----------------------------------------------------------------------------
 
 asio::awaitable<void> ExecutionService::process(store::WorkItem item) {
+  std::shared_ptr<Carry> carry;
+  std::optional<store::WorkItem> next = std::move(item);
+  while (next) {
+    next = co_await process(std::move(*next), carry);
+  }
+}
+
+asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process(store::WorkItem item,
+                                                                           std::shared_ptr<Carry>& carry) {
   RouterMetrics::get().work_items.with({item.kind}).inc();
+  std::shared_ptr<Carry> in = std::move(carry);
+  carry.reset();
   if (item.kind.empty() || item.exec.empty()) {
     co_await drop_counted(executions_, item.id);  // deleted or malformed entry
-    co_return;
+    co_return std::nullopt;
+  }
+  if (in && in->exec == item.exec && in->run == item.run && in->version == item.version) {
+    // The commit that wrote this item took it for us: the run is as it left it
+    // (the version guard of the next commit covers a stop or a race meanwhile).
+    co_return co_await process_run(item, in->rec, in.get(), carry);
   }
   std::vector<std::string> fields{"id",        "status", "stateMachine", "revision",        "name",
                                   "input",     "startedAt", "ev",        "r:" + item.run, "rv:" + item.run};
   auto values = co_await executions_.read(item.exec, fields);
   if (!values) {
     co_await drop_counted(executions_, item.id);
-    co_return;
+    co_return std::nullopt;
   }
   std::map<std::string, std::string> rec;
   for (size_t i = 0; i < fields.size(); ++i) {
@@ -503,13 +589,13 @@ asio::awaitable<void> ExecutionService::process(store::WorkItem item) {
   if (field(rec, "status") != kRunning ||
       (item.version != "*" && (rec.count("rv:" + item.run) == 0U || rec["rv:" + item.run] != item.version))) {
     co_await drop_counted(executions_, item.id);  // finished, stopped, or already applied
-    co_return;
+    co_return std::nullopt;
   }
-  co_await process_run(item, rec);
+  co_return co_await process_run(item, rec, nullptr, carry);
 }
 
-asio::awaitable<void> ExecutionService::process_run(store::WorkItem& item,
-                                                    const std::map<std::string, std::string>& rec) {
+asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
+    store::WorkItem& item, const std::map<std::string, std::string>& rec, Carry* in, std::shared_ptr<Carry>& out) {
   const std::string& exec = item.exec;
   int64_t now = now_ms();
   store::Transition t;
@@ -539,37 +625,41 @@ asio::awaitable<void> ExecutionService::process_run(store::WorkItem& item,
     t.events.push_back(event_text("ExecutionTimedOut", now,
                                   {{"executionTimedOutEventDetails",
                                     {{"error", "States.Timeout"}, {"cause", "The execution timed out."}}}}));
-    if (co_await commit_counted(executions_, t) == store::CommitOutcome::Committed) {
+    if ((co_await commit_counted(executions_, t)).outcome == store::CommitOutcome::Committed) {
       notifier_.notify(exec);
     }
-    co_return;
+    co_return std::nullopt;
   }
 
-  auto def = co_await definitions_.get(field(rec, "stateMachine"), std::stoll(field(rec, "revision")));
-  Run run = Run::from_json(Json::parse(field(rec, "r:" + item.run)));
+  // (No co_await inside ?: here: GCC 12 miscompiles it.)
+  std::shared_ptr<const asl::Definition> def;
+  if (in != nullptr && in->def) {
+    def = in->def;
+  } else {
+    def = co_await definitions_.get(field(rec, "stateMachine"), std::stoll(field(rec, "revision")));
+  }
+  Run run = in != nullptr && in->state ? std::move(*in->state)
+                                       : Run::from_json(Json::parse(field(rec, "r:" + item.run)));
   int64_t version = item.version == "*" ? std::stoll(field(rec, "rv:" + item.run)) : std::stoll(item.version);
   std::string next_version = std::to_string(version + 1);
 
   asl::RunContext ctx;
-  ctx.execution = Json{{"Id", exec},
-                       {"Input", parse_or(field(rec, "input"), Json())},
-                       {"Name", field(rec, "name")},
-                       {"StartTime", rfc3339(std::stoll(field(rec, "startedAt")))},
-                       {"RedriveCount", 0}};
+  if (in != nullptr && !in->ctx_execution.is_null()) {
+    ctx.execution = std::move(in->ctx_execution);
+  } else {
+    ctx.execution = Json{{"Id", exec},
+                         {"Input", parse_or(field(rec, "input"), Json())},
+                         {"Name", field(rec, "name")},
+                         {"StartTime", rfc3339(std::stoll(field(rec, "startedAt")))},
+                         {"RedriveCount", 0}};
+  }
   ctx.state_machine = Json{{"Id", field(rec, "stateMachine")}, {"Name", field(rec, "stateMachine")}};
   ctx.map_item = run.map_item;
   ctx.variables = run.variables;
 
   asl::Env env;
   env.now_ms = now;
-  env.random = [] {
-    uint64_t v = 0;
-    auto h = random_hex128();
-    for (int i = 0; i < 16; ++i) {
-      v = (v << 4) | static_cast<uint64_t>(std::stoi(h.substr(static_cast<size_t>(i), 1), nullptr, 16));
-    }
-    return v;
-  };
+  env.random = [] { return random_u64(); };
   // "<execution>_<run>_<256-bit secret>": routable to its execution, unguessable.
   env.new_task_token = [&] { return exec + "_" + item.run + "_" + random_hex128() + random_hex128(); };
   env.max_payload_bytes = options_.max_payload_bytes;
@@ -580,7 +670,7 @@ asio::awaitable<void> ExecutionService::process_run(store::WorkItem& item,
   } else if (item.kind == "invoke") {
     if (run.task.is_null()) {
       co_await drop_counted(executions_, item.id);
-      co_return;
+      co_return std::nullopt;
     }
     asl::InvokeTask task = task_from_json(run.task);
     CallMeta meta;
@@ -610,7 +700,7 @@ asio::awaitable<void> ExecutionService::process_run(store::WorkItem& item,
       }
       t.park_version = next_version;
       co_await commit_counted(executions_, t);
-      co_return;
+      co_return std::nullopt;
     }
     if (result) {
       event = asl::TaskSucceeded{std::move(result).value()};
@@ -806,10 +896,36 @@ asio::awaitable<void> ExecutionService::process_run(store::WorkItem& item,
     finish("FAILED", nullptr, "States.DataLimitExceeded", cause);
   }
 
-  auto outcome = co_await commit_counted(executions_, t);
-  if (outcome == store::CommitOutcome::Committed && t.finished) {
+  if (local_ != nullptr && (!t.work.empty() || t.join)) {
+    t.take_consumer = options_.consumer;  // go on with the next step here (see the top comment)
+    t.take_count = 1;
+  }
+  auto committed = co_await commit_counted(executions_, t);
+  if (committed.outcome == store::CommitOutcome::Committed && t.finished) {
     notifier_.notify(exec);
   }
+  if (committed.taken.empty()) {
+    co_return std::nullopt;
+  }
+  auto& taken = committed.taken.front();
+  if (t.work.size() == 1 && taken.exec == exec && taken.run == item.run && taken.version == next_version &&
+      taken.kind == t.work.front().kind) {
+    // Our own next step: hand over the run as committed.
+    out = std::make_shared<Carry>();
+    out->exec = exec;
+    out->run = item.run;
+    out->version = next_version;
+    out->rec = rec;
+    out->rec.erase("r:" + item.run);
+    out->rec.erase("rv:" + item.run);
+    if (committed.events >= 0) {
+      out->rec["ev"] = std::to_string(committed.events);
+    }
+    out->state = std::move(run);
+    out->def = std::move(def);
+    out->ctx_execution = std::move(ctx.execution);
+  }
+  co_return std::move(taken);
 }
 
 // ---- EXPRESS ----------------------------------------------------------------------------
@@ -823,7 +939,7 @@ asio::awaitable<asl::Decision> ExecutionService::express_machine(const asl::Defi
   while (true) {
     asl::Env env;
     env.now_ms = now_ms();
-    env.random = [] { return std::stoull(random_hex128().substr(0, 15), nullptr, 16); };
+    env.random = [] { return random_u64(); };
     env.new_task_token = [] { return std::string("express-has-no-callbacks"); };
     env.max_payload_bytes = options_.max_payload_bytes;
     asl::Decision d = asl::step(def, machine, ctx, cursor, event, env);

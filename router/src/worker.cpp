@@ -30,7 +30,7 @@ Worker::Worker(asio::any_io_executor ex, store::Address address, ExecutionServic
       service_(service),
       options_(options) {}
 
-Worker::~Worker() = default;
+Worker::~Worker() { service_.set_local_worker(nullptr); }
 
 void Worker::start() {
   auto log = [](const char* what) {
@@ -45,28 +45,42 @@ void Worker::start() {
       }
     };
   };
+  service_.set_local_worker(this);
   asio::co_spawn(ex_, read_loop(), log("read"));
   asio::co_spawn(ex_, reclaim_loop(), log("reclaim"));
   asio::co_spawn(ex_, timer_loop(), log("timer"));
 }
 
-void Worker::dispatch(store::WorkItem item) {
+bool Worker::has_room() const {
+  return !stopping_ && static_cast<int>(in_flight_.size()) < options_.max_in_flight;
+}
+
+void Worker::dispatch(store::WorkItem item, std::shared_ptr<ExecutionService::Carry> carry) {
   if (!in_flight_.insert(item.id).second) {
     return;  // already being processed here (a reclaim raced the read)
   }
   RouterMetrics::get().work_in_flight.set(static_cast<double>(in_flight_.size()));
   asio::co_spawn(
       ex_,
-      [this, item = std::move(item)]() mutable -> asio::awaitable<void> {
-        std::string id = item.id;
-        try {
-          co_await service_.process(std::move(item));
-        } catch (const std::exception& e) {
-          // Left pending: another delivery after the lease retries it.
-          std::cerr << "switchyard: work item " << id << " failed: " << e.what() << "\n";
+      [this, item = std::move(item), carry = std::move(carry)]() mutable -> asio::awaitable<void> {
+        // One coroutine follows the chain of items its commits take (the fast path).
+        std::optional<store::WorkItem> next = std::move(item);
+        while (next) {
+          std::string id = next->id;
+          std::optional<store::WorkItem> taken;
+          try {
+            taken = co_await service_.process(std::move(*next), carry);
+          } catch (const std::exception& e) {
+            // Left pending: another delivery after the lease retries it.
+            std::cerr << "switchyard: work item " << id << " failed: " << e.what() << "\n";
+          }
+          in_flight_.erase(id);
+          next.reset();
+          if (taken && in_flight_.insert(taken->id).second) {
+            next = std::move(taken);
+          }
+          RouterMetrics::get().work_in_flight.set(static_cast<double>(in_flight_.size()));
         }
-        in_flight_.erase(id);
-        RouterMetrics::get().work_in_flight.set(static_cast<double>(in_flight_.size()));
       },
       asio::detached);
 }
@@ -138,6 +152,7 @@ asio::awaitable<void> Worker::timer_loop() {
 
 asio::awaitable<void> Worker::stop(milliseconds grace) {
   stopping_ = true;
+  service_.set_local_worker(nullptr);  // what is taken now stays in the stream for the others
   auto deadline = std::chrono::steady_clock::now() + grace;
   while (!in_flight_.empty() && std::chrono::steady_clock::now() < deadline) {
     co_await sleep_for(milliseconds{10});

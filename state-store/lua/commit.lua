@@ -16,6 +16,11 @@
 --       {"error","cause"} JSON), children prefix, count, max concurrency
 --       (0 = all at once), tolerated failure count, tolerated failure percentage
 --       then park version ("" = none): a callback step parks at this version
+--       then take consumer ("" = none) and take count: when committed, the
+--       reply is {'ok', history length, XREADGROUP COUNT n for that consumer}
+--       instead of 'ok', so the router that wrote the next work item goes on
+--       with it at once (it is pending for that router as if read normally;
+--       with a backlog it gets the oldest new item instead, which is as good)
 -- An event tail is a JSON object text without its leading '{'; this script
 -- prefixes id and previousEventId, so concurrent runs never reuse an id.
 -- Returns 'ok', 'stale' (version moved on) or 'gone' (execution not running).
@@ -176,4 +181,10 @@ if ARGV[6] ~= '' then
   redis.call('PUBLISH', ARGV[6], ARGV[7])
 end
 do_ack()
+local taker = take()
+local ntake = tonumber(take() or '0')
+if taker and taker ~= '' and ntake > 0 then
+  local evn = redis.call('HGET', h, 'ev') or ''
+  return {'ok', evn, redis.call('XREADGROUP', 'GROUP', ARGV[4], taker, 'COUNT', ntake, 'STREAMS', KEYS[3], '>')}
+end
 return 'ok'

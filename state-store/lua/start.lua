@@ -8,7 +8,9 @@
 -- KEYS[6] name key (execution name -> id)  KEYS[7] timers zset
 -- ARGV: id, input, started ms, has-name (0/1), event tail, run, kind,
 --       timeout score ("" = none), timeout member, name-key ttl seconds,
---       nset, (field, value)*
+--       nset, (field, value)*, take consumer ("" = none), group
+-- With a take consumer, the reply's third element is an XREADGROUP (COUNT 1)
+-- for it: the starting router runs the first step at once (see commit.lua).
 local id = ARGV[1]
 if ARGV[4] == '1' then
   local existing = redis.call('GET', KEYS[6])
@@ -38,5 +40,9 @@ if ARGV[7] ~= '' then
 end
 if ARGV[8] ~= '' then
   redis.call('ZADD', KEYS[7], ARGV[8], ARGV[9])
+end
+local taker = ARGV[i]
+if taker and taker ~= '' and ARGV[7] ~= '' then
+  return {'created', id, redis.call('XREADGROUP', 'GROUP', ARGV[i + 1], taker, 'COUNT', 1, 'STREAMS', KEYS[3], '>')}
 end
 return {'created', id}

@@ -54,6 +54,14 @@ std::vector<WorkItem> parse_entries(const Reply& entries) {
   return out;
 }
 
+// An XREADGROUP reply of one stream ({{stream, entries}}, or nil) as work items.
+std::vector<WorkItem> parse_read(const Reply& r) {
+  if (r.is_nil() || r.elements.empty() || r.elements[0].elements.size() < 2) {
+    return {};
+  }
+  return parse_entries(r.elements[0].elements[1]);
+}
+
 }  // namespace
 
 std::string timer_member(const std::string& exec, const std::string& run, const std::string& version,
@@ -83,13 +91,18 @@ asio::awaitable<StartOutcome> ExecutionStore::start(const StartRequest& req) {
     args.push_back(k);
     args.push_back(v);
   }
+  args.push_back(req.take_consumer);
+  args.emplace_back(keys::kWorkGroup);
   Reply r = co_await redis_.eval("start", keys, args);
   r.check();
-  if (r.elements.size() != 2) {
+  if (r.elements.size() < 2) {
     throw RedisError("start: unexpected reply");
   }
   StartOutcome out;
   out.id = r.elements[1].str;
+  if (r.elements.size() >= 3) {
+    out.taken = parse_read(r.elements[2]);
+  }
   const auto& kind = r.elements[0].str;
   out.kind = kind == "created" ? StartOutcome::Kind::Created
              : kind == "same"  ? StartOutcome::Kind::Same
@@ -98,6 +111,10 @@ asio::awaitable<StartOutcome> ExecutionStore::start(const StartRequest& req) {
 }
 
 asio::awaitable<CommitOutcome> ExecutionStore::commit(const Transition& t) {
+  co_return (co_await commit_taking(t)).outcome;
+}
+
+asio::awaitable<CommitResult> ExecutionStore::commit_taking(const Transition& t) {
   std::vector<std::string> keys{keys::execution(t.exec), keys::history(t.exec), str(keys::kWork),
                                 str(keys::kTimers)};
   std::vector<std::string> args;
@@ -154,12 +171,24 @@ asio::awaitable<CommitOutcome> ExecutionStore::commit(const Transition& t) {
     args.emplace_back("");
   }
   args.push_back(t.park_version);
+  args.push_back(t.take_count > 0 ? t.take_consumer : std::string());
+  args.push_back(std::to_string(t.take_count));
   Reply r = co_await redis_.eval("commit", keys, args);
   r.check();
-  if (r.str == "ok") {
-    co_return CommitOutcome::Committed;
+  CommitResult out;
+  if (r.type == Reply::Type::Array) {
+    // {'ok', history length, XREADGROUP reply or nil}
+    if (r.elements.size() < 3 || r.elements[0].str != "ok") {
+      throw RedisError("commit: unexpected reply");
+    }
+    out.events = r.elements[1].str.empty() ? -1 : std::stoll(r.elements[1].str);
+    out.taken = parse_read(r.elements[2]);
+    co_return out;
   }
-  co_return r.str == "stale" ? CommitOutcome::Stale : CommitOutcome::Gone;
+  out.outcome = r.str == "ok"      ? CommitOutcome::Committed
+                : r.str == "stale" ? CommitOutcome::Stale
+                                   : CommitOutcome::Gone;
+  co_return out;
 }
 
 asio::awaitable<std::optional<std::string>> ExecutionStore::stop(const std::string& exec, const std::string& status,

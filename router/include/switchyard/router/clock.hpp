@@ -13,6 +13,8 @@ int64_t now_ms();
 std::string rfc3339(int64_t ms);
 /// 128 random bits from the OS CSPRNG as 32 lowercase hex chars.
 std::string random_hex128();
+/// 64 random bits from the OS CSPRNG.
+uint64_t random_u64();
 /// A random UUID v4 string (execution ids).
 std::string uuid_v4();
 

@@ -87,7 +87,32 @@ class ExecutionService {
   boost::asio::awaitable<Result<void>> complete_task(const std::string& token, const std::string& kind,
                                                      const Json& body);
 
-  /// Performs one work item (see the header comment). I/O failures throw.
+  /// The run state a commit leaves in memory for the work item it took (opaque).
+  struct Carry;
+
+  /// The Worker of this process, when one runs (set_local_worker): a commit that
+  /// writes a next work item takes one back in its reply (commit.lua), and start()
+  /// takes the first step, so the next step runs here at once without a stream read
+  /// or a read of the run. The taken items are pending for this router in the
+  /// stream like read ones (leases, renewal and reclaim are unchanged).
+  class LocalWorker {
+   public:
+    virtual ~LocalWorker() = default;
+    /// Whether it takes more work now (back-pressure, stopping).
+    virtual bool has_room() const = 0;
+    /// Processes an item taken by start(), with the state start() knows.
+    virtual void dispatch(store::WorkItem item, std::shared_ptr<Carry> carry) = 0;
+  };
+  /// nullptr: nothing is taken (no router here, or it is stopping).
+  void set_local_worker(LocalWorker* worker) { local_ = worker; }
+
+  /// Performs one work item (see the header comment). I/O failures throw. Returns
+  /// the work item its commit took for this router, if any (the caller holds and
+  /// processes it like a read one); `carry` is the state the commit left for it
+  /// (pass it back with that item; an item it does not match is read from Redis).
+  boost::asio::awaitable<std::optional<store::WorkItem>> process(store::WorkItem item,
+                                                                 std::shared_ptr<Carry>& carry);
+  /// process() and then every item it takes, until none is taken.
   boost::asio::awaitable<void> process(store::WorkItem item);
 
   FinishNotifier& notifier() { return notifier_; }
@@ -95,7 +120,9 @@ class ExecutionService {
 
  private:
   struct Run;
-  boost::asio::awaitable<void> process_run(store::WorkItem& item, const std::map<std::string, std::string>& rec);
+  boost::asio::awaitable<std::optional<store::WorkItem>> process_run(store::WorkItem& item,
+                                                                     const std::map<std::string, std::string>& rec,
+                                                                     Carry* in, std::shared_ptr<Carry>& out);
   boost::asio::awaitable<Json> run_express(const asl::Definition& def, const Json& ctx_execution,
                                            const Json& state_machine, const std::string& id, Json input,
                                            std::vector<std::string>& events);
@@ -110,6 +137,7 @@ class ExecutionService {
   Invoker& invoker_;
   const RouterOptions& options_;
   FinishNotifier notifier_;
+  LocalWorker* local_ = nullptr;
 };
 
 /// Renders a record (from the execution hash) as the REST API's execution JSON.

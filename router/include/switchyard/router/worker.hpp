@@ -15,22 +15,27 @@
 
 namespace switchyard::router {
 
-class Worker {
+class Worker : public ExecutionService::LocalWorker {
  public:
   Worker(boost::asio::any_io_executor ex, store::Address address, ExecutionService& service,
          const RouterOptions& options);
-  ~Worker();
+  ~Worker() override;
 
-  /// Starts the loops (they run until stop()).
+  /// Starts the loops (they run until stop()) and becomes the service's local worker.
   void start();
   /// Stops taking new work; resolves when work in flight has finished (bounded by `grace`).
   boost::asio::awaitable<void> stop(std::chrono::milliseconds grace);
+
+  // ExecutionService::LocalWorker: work taken by start() or by a commit is held and
+  // processed like work read from the stream.
+  bool has_room() const override;
+  void dispatch(store::WorkItem item, std::shared_ptr<ExecutionService::Carry> carry) override;
 
  private:
   boost::asio::awaitable<void> read_loop();
   boost::asio::awaitable<void> reclaim_loop();
   boost::asio::awaitable<void> timer_loop();
-  void dispatch(store::WorkItem item);
+  void dispatch(store::WorkItem item) { dispatch(std::move(item), nullptr); }
 
   boost::asio::any_io_executor ex_;
   std::unique_ptr<store::Redis> blocking_;  // XREADGROUP BLOCK holds its connection

@@ -60,9 +60,21 @@ struct Transition {
   std::string park_version;
   bool finished = false;           ///< the execution ended: notify waiters, apply retention
   std::chrono::seconds retention{0};  ///< with finished: expire the record after this long (0 = keep)
+  /// With commit_taking(): when committed, deliver up to take_count new work items to this
+  /// consumer in the reply (an XREADGROUP inside the script), so the router that wrote the
+  /// next step goes on with it at once instead of waiting for a read. The items are pending
+  /// for that consumer as if it had read them: leases, renewal and reclaim are unchanged.
+  std::string take_consumer;
+  int take_count = 0;
 };
 
 enum class CommitOutcome { Committed, Stale, Gone };
+
+struct CommitResult {
+  CommitOutcome outcome = CommitOutcome::Committed;
+  int64_t events = -1;          ///< the history length after the commit (-1: not reported)
+  std::vector<WorkItem> taken;  ///< work delivered to Transition::take_consumer
+};
 
 /// A timer member for the timers zset.
 std::string timer_member(const std::string& exec, const std::string& run, const std::string& version,
@@ -79,11 +91,15 @@ struct StartRequest {
   std::optional<int64_t> timeout_at_ms;  ///< execution timeout timer
   std::chrono::seconds name_ttl{90 * 24 * 3600};
   std::vector<std::pair<std::string, std::string>> fields;  ///< the initial record
+  /// When created, deliver the first work item (or, with a backlog, the oldest new one) to
+  /// this consumer in the reply, as Transition::take_consumer does ("" = leave it to the readers).
+  std::string take_consumer;
 };
 
 struct StartOutcome {
   enum class Kind { Created, Same, Conflict } kind = Kind::Created;
   std::string id;  ///< the new or the existing execution
+  std::vector<WorkItem> taken;  ///< work delivered to StartRequest::take_consumer
 };
 
 class ExecutionStore {
@@ -92,6 +108,8 @@ class ExecutionStore {
 
   boost::asio::awaitable<StartOutcome> start(const StartRequest& req);
   boost::asio::awaitable<CommitOutcome> commit(const Transition& t);
+  /// commit() that also reports the history length and the work taken for t.take_consumer.
+  boost::asio::awaitable<CommitResult> commit_taking(const Transition& t);
   /// Ends a RUNNING execution with `status` (ABORTED). Returns the status the execution
   /// had: "RUNNING" when this call stopped it, nullopt when unknown.
   boost::asio::awaitable<std::optional<std::string>> stop(const std::string& exec, const std::string& status,
