@@ -39,11 +39,12 @@ log "starting restate (harness $RESTATE_DIR)"
 . "$RESTATE_DIR/.run/state"  # SERVER_PID, ECHO_PID, SVC_PID, INGRESS
 ECHO_URL="http://127.0.0.1:$ECHO_PORT/echo"
 
-declare -A URLS PIDS
+declare -A URLS PIDS DATAS
 for mode in $FSYNC_MODES; do
   APPENDFSYNC=$mode sy_start
   URLS[$mode]=$SY_URL
   PIDS[$mode]=$SY_PID
+  DATAS[$mode]=$SY_DATA
   deploy cmp10 STANDARD "$(chain_def $N Task "$ECHO_URL")"
   deploy cmp1 STANDARD "$(chain_def 1 Task "$ECHO_URL")"
   deploy cmp1e EXPRESS "$(chain_def 1 Task "$ECHO_URL")"
@@ -53,9 +54,20 @@ restate_idle=$(rss_mb "$SERVER_PID")
 first=${FSYNC_MODES%% *}
 sy_idle=$(rss_mb "${PIDS[$first]}")
 
-# run NAME URL BODY EXPECT K C WARMUP: one measured run; appends "NAME rps p50 p99" to $WORK/runs.
+# CPU (ms) of each side's processes, to report CPU per step: the echo function is shared.
+cpu_of() {  # cpu_of RUN-NAME: restate-server + its endpoint, or that run's switchyard serve + its redis-server
+  case "$1" in
+    restate*) cpu_ms "$SERVER_PID" "$SVC_PID" ;;
+    *) local m=${1#sy-}; m=${m%%-*}; cpu_ms "${PIDS[$m]}" "$(cat "${DATAS[$m]}/redis.pid")" ;;
+  esac
+}
+
+# run NAME URL BODY EXPECT K C WARMUP: one measured run; appends "NAME rps p50 p99 errors cpu-us-per-workflow
+# echo-cpu-us-per-workflow" to $WORK/runs.
 run() {
   local name=$1 url=$2 body=$3 expect=$4 k=$5 c=$6 warm=$7 out
+  local c0 e0
+  c0=$(cpu_of "$name"); e0=$(cpu_ms "$ECHO_PID")
   if [ "$LOADGEN" = node ]; then
     local base path
     base=$(sed -E 's#^(http://[^/]+).*#\1#' <<< "$url"); path=${url#"$base"}
@@ -66,8 +78,11 @@ run() {
     out=$(drive "$name" --url "$url" --body "$body" --expect "$expect" --k "$k" --c "$c" --warmup "$warm" \
       --max-seconds "$MAXS") || true
   fi
-  log "$name: $out"
-  echo "$name $(jq -r '"\(.rps) \(.latMs.p50) \(.latMs.p99) \(.errors)"' <<< "$out")" >> "$WORK/runs"
+  local n=$(( $(jq -r '.completed // (.rps * 0)' <<< "$out" | cut -d. -f1) + warm ))
+  [ "$LOADGEN" = node ] && n=$((k + warm))
+  local cpu=$(( ($(cpu_of "$name") - c0) * 1000 / (n > 0 ? n : 1) )) ecpu=$(( ($(cpu_ms "$ECHO_PID") - e0) * 1000 / (n > 0 ? n : 1) ))
+  log "$name: $out cpu/workflow ${cpu}us echo ${ecpu}us"
+  echo "$name $(jq -r '"\(.rps) \(.latMs.p50) \(.latMs.p99) \(.errors)"' <<< "$out") $cpu $ecpu" >> "$WORK/runs"
 }
 
 rbody10="{\"n\":$N,\"http\":true,\"payload\":\"$PAYLOAD\"}"
@@ -95,12 +110,20 @@ sy_after=$(rss_mb "${PIDS[$first]}")
 med() { awk -v n="$1" -v c="$2" '$1 == n {print $c}' "$WORK/runs" | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 errs=$(awk '{s += $5} END{print s + 0}' "$WORK/runs")
 r_steps=$(echo "$(med restate-b2 2) * $N" | bc -l)
+# CPU per step of each side in the c=64 runs (server processes; the shared echo separately).
+r_cpu=$(( $(med restate-b2 6) / N ))
+echo_cpu=$(( $(med restate-b2 7) / N ))
 line=$(printf 'CMP restate %s vs switchyard, %s reps (median), echo = the harness'"'"'s Node echo, load gen %s: B2 %s steps c=%s: restate %.0f steps/s' \
   "$(jq -r .dependencies[\"@restatedev/restate-server\"] "$RESTATE_DIR/package.json")" "$REPS" "$LOADGEN" "$N" "$C" "$r_steps")
 for mode in $FSYNC_MODES; do
   s=$(echo "$(med "sy-$mode-b2" 2) * $N" | bc -l)
   line+=$(printf ', switchyard[%s] %.0f steps/s = %.1fx' "$mode" "$s" "$(echo "$s / $r_steps" | bc -l)")
 done
+line+=" (CPU per step: restate-server+endpoint ${r_cpu} us"
+for mode in $FSYNC_MODES; do
+  line+=", switchyard[$mode] serve+redis $(( $(med "sy-$mode-b2" 6) / N )) us"
+done
+line+=", shared echo ~${echo_cpu} us)"
 r=$(med restate-b2c1 3)
 line+=$(printf '; B2 c=1 workflow p50: restate %.2f ms' "$r")
 for mode in $FSYNC_MODES; do

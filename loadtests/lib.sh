@@ -76,18 +76,18 @@ functions:
     maxProcesses: 2
     idleTimeoutSeconds: 0
 EOF
-  "$BUILD/switchyard" serve --listen "127.0.0.1:$port" --data-dir "$SY_DATA" \
+  ${SY_WRAP:-} "$BUILD/switchyard" serve --listen "127.0.0.1:$port" --data-dir "$SY_DATA" \
     --functions "$SY_DATA/functions.yaml" --appendfsync "$APPENDFSYNC" "$@" > "$SY_DATA/serve.log" 2>&1 &
   SY_PID=$!
   SY_PIDS+=("$SY_PID")
   SY_URL="http://127.0.0.1:$port"
   local i
-  for i in $(seq 1 200); do  # up to 20 s
+  for i in $(seq 1 600); do  # up to 60 s (under valgrind it starts slowly)
     if curl -fsS -m 1 "$SY_URL/readyz" > /dev/null 2>&1; then return 0; fi
     kill -0 "$SY_PID" 2>/dev/null || die "switchyard serve exited; see $SY_DATA/serve.log"
     sleep 0.1
   done
-  die "switchyard serve not ready within 20 s; see $SY_DATA/serve.log"
+  die "switchyard serve not ready within 60 s; see $SY_DATA/serve.log"
 }
 
 # Stops every server this script started (by PID) and removes their data dirs.
