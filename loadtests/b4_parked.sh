@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# B4 (DESIGN.md §6): N executions (default 100,000) parked in a 5 s Wait, then
+# woken. One gateway, one router, redis-server (AOF, APPENDFSYNC). Figures:
+# Redis bytes per execution (INFO used_memory after all woke minus before,
+# divided by N: a finished execution as retention keeps it; and per parked
+# execution, from MEMORY USAGE of a sample of parked ones plus their share of
+# the timer and index sets), router RSS peak, wake-up lateness = the
+# WaitStateExited timestamp minus (WaitStateEntered timestamp + 5 s), p50/p99/max.
+# Starts run at concurrency 64 as fast as the gateway takes them, so the
+# executions are parked and woken while starts still arrive.
+# Knobs: N=100000 (max 200000) MAXS=600 (wall-clock bound)
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_cluster.sh"
+: "${N:=${1:-100000}}" "${MAXS:=600}"
+cluster_init
+cluster_start 1
+out=$(node "$LT_DIR/driver.js" b4 --port "$GATEWAY_PORT" --redis "$SOCK" --n "$N" --concurrency 64 \
+  --pids "${ROUTER_PIDS[0]}" --wait-seconds 5 --max-seconds "$MAXS")
+log "$out"
+line=$(printf 'B4 %s executions in a 5 s Wait (1 gateway, 1 router), %s woken, started at %s/s: Redis %s B/execution (used_memory delta / N, after all woke), %s B/parked execution (MEMORY USAGE sample); router RSS peak %s MB; wake-up lateness p50 %s ms, p99 %s ms, max %s ms' \
+  "$(jget "$out" .executions)" "$(jget "$out" .finished)" "$(jget "$out" .starts_per_s)" \
+  "$(jget "$out" .redis_bytes_per_execution)" "$(jget "$out" .redis_bytes_per_parked_execution)" \
+  "$(jget "$out" .router_rss_peak_mb)" "$(jget "$out" .lateness_ms.p50)" "$(jget "$out" .lateness_ms.p99)" \
+  "$(jget "$out" .lateness_ms.max)")
+echo "$line"
+record B4 "${line#B4 }"
