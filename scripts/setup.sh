@@ -8,6 +8,7 @@ packages=(
   libhiredis-dev              # Redis client (0.14, wrapped for Asio in state-store/)
   nlohmann-json3-dev libyaml-cpp-dev libssl-dev
   redis-server                # the embedded default starts its own
+  libjemalloc2                # switchyard's allocator when present (redis-server needs it too)
   libgtest-dev libgmock-dev   # tests
   curl wrk                    # the tour and the benchmarks
 )
