@@ -262,13 +262,18 @@ TEST(Durability, StaleRouterAfterSigstopCannotCommitOverNewerState) {
     "States": {
       "Call": {"Type": "Task", "Resource": "fn:echo", "Parameters": {"sleepMs": 200, "n.$": "$.n"},
                "ResultSelector": {"n.$": "$.n"}, "ResultPath": "$.call", "Next": "Park"},
-      "Park": {"Type": "Wait", "Seconds": 12, "Next": "Done"},
+      "Park": {"Type": "Wait", "Seconds": 15, "Next": "Done"},
       "Done": {"Type": "Succeed"}
     }
   })"));
-  // Only router 0 runs while the work is handed out, so it holds all of it.
+  // Only router 0 runs while the work is handed out, so it holds all of it. Its echo
+  // process is warmed up first, so the calls are running (not waiting for a cold
+  // start) when it is paused, and their answers wait in its sockets.
   c.router(1).terminate();
   c.router(2).terminate();
+  c.deploy("warm", Json::parse(R"({"StartAt": "W", "States": {"W": {"Type": "Task", "Resource": "fn:echo", "End": true}}})"));
+  c.start("warm", Json::object());
+  ASSERT_TRUE(c.wait_all_finished("warm", seconds{20})) << c.logs();
   const int n = 20;
   std::vector<Json> inputs;
   for (int i = 0; i < n; ++i) {
@@ -323,7 +328,9 @@ TEST(Durability, StaleRouterAfterSigstopCannotCommitOverNewerState) {
   const std::string rejected = "switchyard_commits_rejected_total{reason=\"stale\"}";
   const std::string dropped = "switchyard_work_items_dropped_total";
   stale.resume();
-  std::this_thread::sleep_for(milliseconds{1500});
+  // It finishes what it held (bounded; well before the 15 s Wait ends).
+  bool settled = wait_until([&] { return stale.metric("switchyard_work_in_flight") == 0; }, seconds{6});
+  EXPECT_TRUE(settled) << "the resumed router still holds work";
   for (size_t i = 0; i < ids.size(); ++i) {
     EXPECT_EQ(c.history(ids[i]).size(), lengths[i]) << "a stale commit landed on " << ids[i];
   }
