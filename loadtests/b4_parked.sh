@@ -17,10 +17,11 @@ cluster_start 1
 out=$(node "$LT_DIR/driver.js" b4 --port "$GATEWAY_PORT" --redis "$SOCK" --n "$N" --concurrency 64 \
   --pids "${ROUTER_PIDS[0]}" --wait-seconds 5 --max-seconds "$MAXS")
 log "$out"
-line=$(printf 'B4 %s executions in a 5 s Wait (1 gateway, 1 router), %s woken, started at %s/s: Redis %s B/execution (used_memory delta / N, after all woke), %s B/parked execution (MEMORY USAGE sample); router RSS peak %s MB; wake-up lateness p50 %s ms, p99 %s ms, max %s ms' \
+line=$(printf 'B4 %s executions in a 5 s Wait (1 gateway, 1 router), %s woken, started at %s/s: Redis %s B/execution (used_memory delta / N, after all woke), %s B/parked execution (MEMORY USAGE sample); router RSS peak %s MB; wake-up lateness p50 %s ms, p99 %s ms, max %s ms (work stream backlog peak %s items; router CPU %s cores, runnable but waiting for a CPU %s cores)' \
   "$(jget "$out" .executions)" "$(jget "$out" .finished)" "$(jget "$out" .starts_per_s)" \
   "$(jget "$out" .redis_bytes_per_execution)" "$(jget "$out" .redis_bytes_per_parked_execution)" \
   "$(jget "$out" .router_rss_peak_mb)" "$(jget "$out" .lateness_ms.p50)" "$(jget "$out" .lateness_ms.p99)" \
-  "$(jget "$out" .lateness_ms.max)")
+  "$(jget "$out" .lateness_ms.max)" "$(jget "$out" .work_backlog_peak)" "$(jget "$out" .router_cpu_cores)" \
+  "$(jget "$out" .router_runqueue_wait_cores)")
 echo "$line"
 record B4 "${line#B4 }"

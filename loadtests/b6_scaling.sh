@@ -16,11 +16,12 @@ figs=""
 for k in $COUNTS; do
   cluster_start "$k"
   out=$(node "$LT_DIR/driver.js" b6 --port "$GATEWAY_PORT" --redis "$SOCK" --concurrency "$C" \
-    --seconds "$SECS" --warmup "$WARMUP")
+    --seconds "$SECS" --warmup "$WARMUP" \
+    --cpu "routers:$(IFS=,; echo "${ROUTER_PIDS[*]}") redis:$REDIS_PID gateway:$GATEWAY_PID")
   log "routers=$k $out"
   steps=$(jget "$out" .task_steps_per_s)
   [ -n "$base" ] || base=$steps
-  figs+="${figs:+; }$k router(s) $steps task steps/s = $(echo "$steps / $base" | bc -l | xargs printf '%.2f')x (execution p50 $(jget "$out" .latency_ms.p50) ms, p99 $(jget "$out" .latency_ms.p99) ms, errors $(jget "$out" .errors))"
+  figs+="${figs:+; }$k router(s) $steps task steps/s = $(echo "$steps / $base" | bc -l | xargs printf '%.2f')x (execution p50 $(jget "$out" .latency_ms.p50) ms, p99 $(jget "$out" .latency_ms.p99) ms, errors $(jget "$out" .errors); CPU cores: routers $(jget "$out" .cpu_cores.routers), redis $(jget "$out" .cpu_cores.redis), gateway $(jget "$out" .cpu_cores.gateway), echo $(jget "$out" .cpu_cores.functions), driver $(jget "$out" .cpu_cores.driver), total $(jget "$out" .cpu_cores.total))"
 done
 cluster_stop
 line="B6 10xTask(fn:echo) STANDARD c=$C, ${SECS} s per point, 1 gateway + N routers: $figs"

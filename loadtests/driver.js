@@ -179,6 +179,48 @@ function cpuMs(pids) {
   return total;
 }
 
+// Nanoseconds the processes' threads spent runnable but waiting for a CPU (/proc/PID/schedstat,
+// main thread): with other work on the machine this shows how much of a slowdown is contention.
+function runqueueWaitMs(pids) {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      total += Number(fs.readFileSync('/proc/' + pid + '/schedstat', 'utf8').split(' ')[1]) / 1e6;
+    } catch (e) {
+      // gone
+    }
+  }
+  return total;
+}
+
+// "--cpu 'routers:1,2 redis:3 gateway:4'" -> groups of pids; routers' children count as "functions".
+function cpuGroups(spec) {
+  const groups = {};
+  for (const part of (spec || '').split(' ').filter(Boolean)) {
+    const [name, list] = part.split(':');
+    groups[name] = (list || '').split(',').filter(Boolean).map(Number);
+  }
+  if (groups.routers) {
+    groups.functions = [];
+    for (const pid of groups.routers) {
+      try {
+        const kids = fs.readFileSync('/proc/' + pid + '/task/' + pid + '/children', 'utf8').trim().split(/\s+/);
+        groups.functions.push(...kids.filter(Boolean).map(Number));
+      } catch (e) {
+        // gone
+      }
+    }
+  }
+  groups.driver = [process.pid];
+  return groups;
+}
+
+function cpuSnapshot(groups) {
+  const out = {};
+  for (const [name, pids] of Object.entries(groups)) out[name] = cpuMs(pids);
+  return out;
+}
+
 async function usedMemory(redis) {
   const info = await redis.send(['INFO', 'memory']);
   return Number(/used_memory:(\d+)/.exec(info)[1]);
@@ -251,6 +293,7 @@ async function b4(a) {
     }
   }, 200);
   const cpu0 = cpuMs(pids);
+  const rq0 = runqueueWaitMs(pids);
   const wall0 = now();
 
   const ids = new Array(n);
@@ -300,6 +343,7 @@ async function b4(a) {
   }
   clearInterval(sampler);
   const routerCpu = (cpuMs(pids) - cpu0) / (now() - wall0);
+  const routerWait = (runqueueWaitMs(pids) - rq0) / (now() - wall0);
   const memAfterAll = await usedMemory(redis);
   let finished = 0;
   for (let i = 0; i < n; i++) if (fin.done.has(ids[i])) finished++;
@@ -336,6 +380,7 @@ async function b4(a) {
     redis_bytes_per_parked_execution: Math.round(parkedBytes),
     router_rss_peak_mb: +(peakRss / 1048576).toFixed(1),
     router_cpu_cores: +routerCpu.toFixed(2),
+    router_runqueue_wait_cores: +routerWait.toFixed(2),
     work_backlog_peak: peakBacklog,
     lateness_ms: { p50: q(late, 0.5), p99: q(late, 0.99), max: late.length ? late[late.length - 1] : 0, min: late[0] || 0, n: late.length },
   };
@@ -387,10 +432,20 @@ async function b6(a) {
   await Promise.all(Array.from({ length: conc }, () => loop(warmup)));
   measuring = true;
   started = 0;
+  const groups = cpuGroups(a.cpu);
+  const cpuStart = cpuSnapshot(groups);
   const t0 = now();
   stopAt = t0 + seconds * 1000;
   await Promise.all(Array.from({ length: conc }, () => loop(max)));
   const elapsed = (now() - t0) / 1000;
+  const cpuEnd = cpuSnapshot(groups);
+  const cpuCores = {};
+  let cpuTotal = 0;
+  for (const name of Object.keys(groups)) {
+    cpuCores[name] = +((cpuEnd[name] - cpuStart[name]) / 1000 / elapsed).toFixed(2);
+    cpuTotal += cpuCores[name];
+  }
+  cpuCores.total = +cpuTotal.toFixed(2);
   lat.sort((x, y) => x - y);
   // Every measured execution must have SUCCEEDED.
   const redis = new Resp(a.redis);
@@ -411,6 +466,7 @@ async function b6(a) {
     executions_per_s: +(completed / elapsed).toFixed(1),
     task_steps_per_s: Math.round((completed * 10) / elapsed),
     latency_ms: { p50: q(lat, 0.5), p99: q(lat, 0.99) },
+    cpu_cores: cpuCores,
     errors,
   };
 }

@@ -52,7 +52,7 @@ cluster_stop() {
 }
 
 # cluster_start ROUTERS [extra serve args for every process...]: fresh data; sets SOCK, GATEWAY_PORT,
-# REDIS_PID, ROUTER_PIDS.
+# GATEWAY_PID, REDIS_PID, ROUTER_PIDS.
 cluster_start() {
   local routers=$1 i
   shift
@@ -73,8 +73,10 @@ YAML
   CL_PIDS+=("$REDIS_PID")
   for i in $(seq 1 100); do redis-cli -s "$SOCK" PING > /dev/null 2>&1 && break; sleep 0.1; done
   GATEWAY_PORT=$(free_port)
+  GATEWAY_PID=""
   "$BUILD/switchyard" serve --roles gateway --redis "unix://$SOCK" --listen "127.0.0.1:$GATEWAY_PORT" \
     --data-dir "$CL_DIR/gateway" "$@" > "$CL_DIR/gateway.log" 2>&1 &
+  GATEWAY_PID=$!
   CL_PIDS+=($!)
   for i in $(seq 1 "$routers"); do
     "$BUILD/switchyard" serve --roles router --redis "unix://$SOCK" --functions "$CL_DIR/functions.yaml" \
