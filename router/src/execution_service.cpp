@@ -14,14 +14,16 @@
 // router reclaims it after the lease and calls again with the same
 // Idempotency-Key (at-least-once calls, exactly-once transitions).
 //
-// The fast path: when a router runs in this process, a commit that writes a
-// next work item takes one new item back for this router in its reply (an
-// XREADGROUP inside commit.lua), and start() takes the first step the same way.
-// The router goes on with it at once, usually with the run it just wrote still
-// in memory (a Carry), so a chain of Tasks costs one commit and one call per
-// step: no stream read, no HMGET, no parse of the run. The taken item is
-// pending for this router exactly like a read one, so leases, renewal, reclaim
-// after a crash and the version guard are unchanged.
+// The fast path: when a router runs in this process, the next step of the same
+// run (after a Task or a long chain of Pass states) is not put in the stream:
+// the commit writes it as a lease instead, a timer "exec|run|version|kind" due
+// when the lease ends, and this router goes on with it at once, with the run it
+// just wrote still in memory (a Carry). start() does the same with the first
+// step. So a chain of Tasks costs one commit and one call per step: no stream
+// entry, read or ack, no HMGET, no parse of the run. The next commit removes the
+// lease (it is that commit's ack); a router that dies leaves it to fire, and the
+// timer puts the item in the stream for any router, as a reclaim would. Leases
+// are renewed like held stream items, and the version guard is unchanged.
 #include "switchyard/router/execution_service.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -166,7 +168,7 @@ void end_token(store::Transition& t, const std::string& run, const std::string& 
 // Commits and counts the outcome (GET /metrics).
 asio::awaitable<store::CommitResult> commit_counted(store::ExecutionStore& executions, const store::Transition& t) {
   auto& m = RouterMetrics::get();
-  auto result = co_await executions.commit_taking(t);
+  auto result = co_await executions.commit_reporting(t);
   auto outcome = result.outcome;
   if (outcome == store::CommitOutcome::Committed) {
     m.transitions.inc();
@@ -418,8 +420,9 @@ asio::awaitable<Result<StartResult>> ExecutionService::start(const std::string& 
   if (auto t = def->timeout_ms()) {
     req.timeout_at_ms = now + *t;
   }
-  if (local_ != nullptr && local_->has_room()) {
-    req.take_consumer = options_.consumer;  // the first step runs here (see the top comment)
+  bool local = local_ != nullptr && local_->has_room();
+  if (local) {
+    req.lease_until_ms = now + options_.lease.count();  // the first step runs here (see the top comment)
   }
   auto outcome = co_await executions_.start(req);
   StartResult res;
@@ -430,26 +433,23 @@ asio::awaitable<Result<StartResult>> ExecutionService::start(const std::string& 
   if (res.kind == StartResult::Kind::Created) {
     RouterMetrics::get().executions_started.with({"STANDARD"}).inc();
   }
-  if (!outcome.taken.empty()) {
-    auto& item = outcome.taken.front();
-    std::shared_ptr<Carry> carry;
-    if (item.exec == id && item.run == "0" && item.version == "0") {
-      carry = std::make_shared<Carry>();
-      carry->exec = id;
-      carry->run = "0";
-      carry->version = "0";
-      for (const auto& [k, v] : req.fields) {
-        if (k != "r:0" && k != "rv:0") {
-          carry->rec.emplace(k, v);
-        }
+  if (local && outcome.kind == store::StartOutcome::Kind::Created) {
+    store::WorkItem item{store::timer_member(id, "0", "0", req.first_kind), id, "0", "0", req.first_kind, "", 1};
+    auto carry = std::make_shared<Carry>();
+    carry->exec = id;
+    carry->run = "0";
+    carry->version = "0";
+    for (const auto& [k, v] : req.fields) {
+      if (k != "r:0" && k != "rv:0") {
+        carry->rec.emplace(k, v);
       }
-      carry->rec["ev"] = "1";
-      carry->state = std::move(run);
-      carry->def = def;
     }
+    carry->rec["ev"] = "1";
+    carry->state = std::move(run);
+    carry->def = def;
     if (local_ != nullptr) {
       local_->dispatch(std::move(item), std::move(carry));
-    }  // else the router stopped meanwhile: the item stays pending for this consumer and is reclaimed
+    }  // else the router stopped meanwhile: the lease fires and another router takes the step
   }
   co_return res;
 }
@@ -896,36 +896,38 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
     finish("FAILED", nullptr, "States.DataLimitExceeded", cause);
   }
 
-  if (local_ != nullptr && (!t.work.empty() || t.join)) {
-    t.take_consumer = options_.consumer;  // go on with the next step here (see the top comment)
-    t.take_count = 1;
+  std::optional<store::WorkItem> next;
+  if (local_ != nullptr && !t.finished && !t.join && t.work.size() == 1 && t.work.front().run == item.run &&
+      (t.work.front().kind == "enter" || t.work.front().kind == "invoke")) {
+    // The same run's next step: this router goes on with it, holding it as a lease (see the top comment).
+    next = std::move(t.work.front());
+    t.work.clear();
+    next->id = store::timer_member(exec, item.run, next_version, next->kind);
+    t.timers.emplace_back(now_ms() + options_.lease.count(), next->id);
+    t.report_events = true;
   }
   auto committed = co_await commit_counted(executions_, t);
   if (committed.outcome == store::CommitOutcome::Committed && t.finished) {
     notifier_.notify(exec);
   }
-  if (committed.taken.empty()) {
+  if (!next || committed.outcome != store::CommitOutcome::Committed) {
     co_return std::nullopt;
   }
-  auto& taken = committed.taken.front();
-  if (t.work.size() == 1 && taken.exec == exec && taken.run == item.run && taken.version == next_version &&
-      taken.kind == t.work.front().kind) {
-    // Our own next step: hand over the run as committed.
-    out = std::make_shared<Carry>();
-    out->exec = exec;
-    out->run = item.run;
-    out->version = next_version;
-    out->rec = rec;
-    out->rec.erase("r:" + item.run);
-    out->rec.erase("rv:" + item.run);
-    if (committed.events >= 0) {
-      out->rec["ev"] = std::to_string(committed.events);
-    }
-    out->state = std::move(run);
-    out->def = std::move(def);
-    out->ctx_execution = std::move(ctx.execution);
+  // Hand over the run as committed.
+  out = std::make_shared<Carry>();
+  out->exec = exec;
+  out->run = item.run;
+  out->version = next_version;
+  out->rec = rec;
+  out->rec.erase("r:" + item.run);
+  out->rec.erase("rv:" + item.run);
+  if (committed.events >= 0) {
+    out->rec["ev"] = std::to_string(committed.events);
   }
-  co_return std::move(taken);
+  out->state = std::move(run);
+  out->def = std::move(def);
+  out->ctx_execution = std::move(ctx.execution);
+  co_return next;
 }
 
 // ---- EXPRESS ----------------------------------------------------------------------------
@@ -936,6 +938,7 @@ asio::awaitable<asl::Decision> ExecutionService::express_machine(const asl::Defi
                                                                  std::vector<std::string>& events) {
   asl::Event event = asl::Enter{};
   auto ex = co_await asio::this_coro::executor;
+  int64_t entered_event = 0;  // id of the current state's *StateEntered event (for States.Runtime causes)
   while (true) {
     asl::Env env;
     env.now_ms = now_ms();
@@ -1004,6 +1007,13 @@ asio::awaitable<asl::Decision> ExecutionService::express_machine(const asl::Defi
         event = asl::ChildrenSucceeded{std::move(outputs)};
       }
     } else {
+      auto* failed = std::get_if<asl::Failed>(&d.next);
+      if (failed != nullptr && failed->error == "States.Runtime" &&
+          !failed->cause.starts_with("An error occurred while executing the state")) {
+        // Worded as for STANDARD executions (and as Step Functions words it).
+        failed->cause = "An error occurred while executing the state '" + cursor.state +
+                        "' (entered at the event id #" + std::to_string(entered_event) + "). " + failed->cause;
+      }
       co_return d;  // Succeeded or Failed
     }
   }

@@ -63,21 +63,21 @@ void Worker::dispatch(store::WorkItem item, std::shared_ptr<ExecutionService::Ca
   asio::co_spawn(
       ex_,
       [this, item = std::move(item), carry = std::move(carry)]() mutable -> asio::awaitable<void> {
-        // One coroutine follows the chain of items its commits take (the fast path).
+        // One coroutine follows the chain of steps its commits lease (the fast path).
         std::optional<store::WorkItem> next = std::move(item);
         while (next) {
           std::string id = next->id;
-          std::optional<store::WorkItem> taken;
+          std::optional<store::WorkItem> leased;
           try {
-            taken = co_await service_.process(std::move(*next), carry);
+            leased = co_await service_.process(std::move(*next), carry);
           } catch (const std::exception& e) {
             // Left pending: another delivery after the lease retries it.
             std::cerr << "switchyard: work item " << id << " failed: " << e.what() << "\n";
           }
           in_flight_.erase(id);
           next.reset();
-          if (taken && in_flight_.insert(taken->id).second) {
-            next = std::move(taken);
+          if (leased && in_flight_.insert(leased->id).second) {
+            next = std::move(leased);
           }
           RouterMetrics::get().work_in_flight.set(static_cast<double>(in_flight_.size()));
         }
@@ -122,9 +122,15 @@ asio::awaitable<void> Worker::reclaim_loop() {
       break;
     }
     try {
-      // Renew what we hold first, so a long call is not taken from us.
-      std::vector<std::string> held(in_flight_.begin(), in_flight_.end());
+      // Renew what we hold first, so a long call is not taken from us: stream
+      // items by XCLAIM, leases (timer members, see ExecutionService) by moving their timers.
+      std::vector<std::string> held;
+      std::vector<std::string> leases;
+      for (const auto& id : in_flight_) {
+        (id.find('|') != std::string::npos ? leases : held).push_back(id);
+      }
       co_await service_.executions().renew(options_.consumer, held);
+      co_await service_.executions().renew_leases(leases, now_ms() + options_.lease.count());
       auto items = co_await service_.executions().reclaim(options_.consumer, options_.lease, options_.read_batch);
       for (auto& item : items) {
         dispatch(std::move(item));
@@ -152,7 +158,7 @@ asio::awaitable<void> Worker::timer_loop() {
 
 asio::awaitable<void> Worker::stop(milliseconds grace) {
   stopping_ = true;
-  service_.set_local_worker(nullptr);  // what is taken now stays in the stream for the others
+  service_.set_local_worker(nullptr);  // steps committed from now on go to the stream for the others
   auto deadline = std::chrono::steady_clock::now() + grace;
   while (!in_flight_.empty() && std::chrono::steady_clock::now() < deadline) {
     co_await sleep_for(milliseconds{10});

@@ -5,7 +5,8 @@
 -- work item is delivered twice: the second delivery fails the version guard.
 --
 -- KEYS[1] execution hash   KEYS[2] history list   KEYS[3] work stream   KEYS[4] timers zset
--- ARGV: run, expected run version ("*" = no check), ack id ("" = none), group,
+-- ARGV: run, expected run version ("*" = no check), ack id ("" = none; a lease
+--       member "exec|run|version|kind" is removed from the timers), group,
 --       expire seconds (0 = none), publish channel ("" = none), publish payload,
 --       then counted sections:
 --       nset, (field, value)*   ndel, field*   nevents, event-tail*
@@ -16,18 +17,22 @@
 --       {"error","cause"} JSON), children prefix, count, max concurrency
 --       (0 = all at once), tolerated failure count, tolerated failure percentage
 --       then park version ("" = none): a callback step parks at this version
---       then take consumer ("" = none) and take count: when committed, the
---       reply is {'ok', history length, XREADGROUP COUNT n for that consumer}
---       instead of 'ok', so the router that wrote the next work item goes on
---       with it at once (it is pending for that router as if read normally;
---       with a backlog it gets the oldest new item instead, which is as good)
+--       then report ("1" = reply {'ok', history length} instead of 'ok')
+-- A router that goes on with the next step itself holds it as a lease: a timer
+-- (ntimers) due at the lease's end instead of a work item, removed (nuntimers)
+-- by the next step's commit; if the router dies, the timer puts it in the stream.
 -- An event tail is a JSON object text without its leading '{'; this script
 -- prefixes id and previousEventId, so concurrent runs never reuse an id.
 -- Returns 'ok', 'stale' (version moved on) or 'gone' (execution not running).
 local h = KEYS[1]
 local ack = ARGV[3]
 local function do_ack()
-  if ack ~= '' then
+  if ack == '' then
+    return
+  end
+  if string.find(ack, '|', 1, true) then
+    redis.call('ZREM', KEYS[4], ack)  -- a lease (a timer member), not a stream entry
+  else
     redis.call('XACK', KEYS[3], ARGV[4], ack)
     redis.call('XDEL', KEYS[3], ack)
   end
@@ -181,10 +186,7 @@ if ARGV[6] ~= '' then
   redis.call('PUBLISH', ARGV[6], ARGV[7])
 end
 do_ack()
-local taker = take()
-local ntake = tonumber(take() or '0')
-if taker and taker ~= '' and ntake > 0 then
-  local evn = redis.call('HGET', h, 'ev') or ''
-  return {'ok', evn, redis.call('XREADGROUP', 'GROUP', ARGV[4], taker, 'COUNT', ntake, 'STREAMS', KEYS[3], '>')}
+if take() == '1' then
+  return {'ok', redis.call('HGET', h, 'ev') or ''}
 end
 return 'ok'

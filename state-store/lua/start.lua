@@ -8,9 +8,10 @@
 -- KEYS[6] name key (execution name -> id)  KEYS[7] timers zset
 -- ARGV: id, input, started ms, has-name (0/1), event tail, run, kind,
 --       timeout score ("" = none), timeout member, name-key ttl seconds,
---       nset, (field, value)*, take consumer ("" = none), group
--- With a take consumer, the reply's third element is an XREADGROUP (COUNT 1)
--- for it: the starting router runs the first step at once (see commit.lua).
+--       nset, (field, value)*, lease due ms ("" = none)
+-- With a lease, the first work item is not added to the stream: the starting
+-- router runs it at once and holds it as the timer "<id>|<run>|0|<kind>" due
+-- at the lease's end, which puts it in the stream only if that router fails.
 local id = ARGV[1]
 if ARGV[4] == '1' then
   local existing = redis.call('GET', KEYS[6])
@@ -35,14 +36,15 @@ redis.call('HSET', KEYS[1], 'ev', 1, unpack(args))
 redis.call('RPUSH', KEYS[2], '{"id":1,"previousEventId":0,' .. ARGV[5])
 redis.call('ZADD', KEYS[4], ARGV[3], id)
 redis.call('ZADD', KEYS[5], ARGV[3], id)
+local lease = ARGV[i]
 if ARGV[7] ~= '' then
-  redis.call('XADD', KEYS[3], '*', 'x', id, 'r', ARGV[6], 'v', '0', 'k', ARGV[7], 'd', '')
+  if lease and lease ~= '' then
+    redis.call('ZADD', KEYS[7], lease, id .. '|' .. ARGV[6] .. '|0|' .. ARGV[7])
+  else
+    redis.call('XADD', KEYS[3], '*', 'x', id, 'r', ARGV[6], 'v', '0', 'k', ARGV[7], 'd', '')
+  end
 end
 if ARGV[8] ~= '' then
   redis.call('ZADD', KEYS[7], ARGV[8], ARGV[9])
-end
-local taker = ARGV[i]
-if taker and taker ~= '' and ARGV[7] ~= '' then
-  return {'created', id, redis.call('XREADGROUP', 'GROUP', ARGV[i + 1], taker, 'COUNT', 1, 'STREAMS', KEYS[3], '>')}
 end
 return {'created', id}

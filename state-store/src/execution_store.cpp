@@ -1,6 +1,7 @@
 #include "switchyard/store/execution_store.hpp"
 
 #include <cassert>
+#include <iterator>
 
 #include "switchyard/store/keys.hpp"
 
@@ -54,14 +55,6 @@ std::vector<WorkItem> parse_entries(const Reply& entries) {
   return out;
 }
 
-// An XREADGROUP reply of one stream ({{stream, entries}}, or nil) as work items.
-std::vector<WorkItem> parse_read(const Reply& r) {
-  if (r.is_nil() || r.elements.empty() || r.elements[0].elements.size() < 2) {
-    return {};
-  }
-  return parse_entries(r.elements[0].elements[1]);
-}
-
 }  // namespace
 
 std::string timer_member(const std::string& exec, const std::string& run, const std::string& version,
@@ -91,18 +84,14 @@ asio::awaitable<StartOutcome> ExecutionStore::start(const StartRequest& req) {
     args.push_back(k);
     args.push_back(v);
   }
-  args.push_back(req.take_consumer);
-  args.emplace_back(keys::kWorkGroup);
+  args.push_back(req.lease_until_ms > 0 ? std::to_string(req.lease_until_ms) : std::string());
   Reply r = co_await redis_.eval("start", keys, args);
   r.check();
-  if (r.elements.size() < 2) {
+  if (r.elements.size() != 2) {
     throw RedisError("start: unexpected reply");
   }
   StartOutcome out;
   out.id = r.elements[1].str;
-  if (r.elements.size() >= 3) {
-    out.taken = parse_read(r.elements[2]);
-  }
   const auto& kind = r.elements[0].str;
   out.kind = kind == "created" ? StartOutcome::Kind::Created
              : kind == "same"  ? StartOutcome::Kind::Same
@@ -111,10 +100,10 @@ asio::awaitable<StartOutcome> ExecutionStore::start(const StartRequest& req) {
 }
 
 asio::awaitable<CommitOutcome> ExecutionStore::commit(const Transition& t) {
-  co_return (co_await commit_taking(t)).outcome;
+  co_return (co_await commit_reporting(t)).outcome;
 }
 
-asio::awaitable<CommitResult> ExecutionStore::commit_taking(const Transition& t) {
+asio::awaitable<CommitResult> ExecutionStore::commit_reporting(const Transition& t) {
   std::vector<std::string> keys{keys::execution(t.exec), keys::history(t.exec), str(keys::kWork),
                                 str(keys::kTimers)};
   std::vector<std::string> args;
@@ -171,18 +160,16 @@ asio::awaitable<CommitResult> ExecutionStore::commit_taking(const Transition& t)
     args.emplace_back("");
   }
   args.push_back(t.park_version);
-  args.push_back(t.take_count > 0 ? t.take_consumer : std::string());
-  args.push_back(std::to_string(t.take_count));
+  args.emplace_back(t.report_events ? "1" : "");
   Reply r = co_await redis_.eval("commit", keys, args);
   r.check();
   CommitResult out;
   if (r.type == Reply::Type::Array) {
-    // {'ok', history length, XREADGROUP reply or nil}
-    if (r.elements.size() < 3 || r.elements[0].str != "ok") {
+    // {'ok', history length}
+    if (r.elements.size() < 2 || r.elements[0].str != "ok") {
       throw RedisError("commit: unexpected reply");
     }
     out.events = r.elements[1].str.empty() ? -1 : std::stoll(r.elements[1].str);
-    out.taken = parse_read(r.elements[2]);
     co_return out;
   }
   out.outcome = r.str == "ok"      ? CommitOutcome::Committed
@@ -289,20 +276,34 @@ asio::awaitable<std::vector<WorkItem>> ExecutionStore::read_work(Redis& conn, co
 
 asio::awaitable<std::vector<WorkItem>> ExecutionStore::reclaim(const std::string& consumer,
                                                                std::chrono::milliseconds lease, int count) {
-  std::vector<std::string> args4{"XAUTOCLAIM", str(keys::kWork), str(keys::kWorkGroup), consumer,
-                                     std::to_string(lease.count()), "0-0", "COUNT", std::to_string(count)};
-  Reply r = co_await redis_.command(std::move(args4));
-  r.check();
-  if (r.elements.size() < 2) {
-    co_return std::vector<WorkItem>{};
-  }
-  auto items = parse_entries(r.elements[1]);
-  // Redis 7 reports entries deleted while pending in the third element; ack them away.
-  if (r.elements.size() >= 3) {
-    for (const auto& gone : r.elements[2].elements) {
-      WorkItem w;
-      w.id = gone.str;
-      items.push_back(std::move(w));
+  // XAUTOCLAIM examines at most 10 x COUNT pending entries per call, and items that
+  // running routers hold and renew (long calls) are never idle: starting at the head
+  // every time, a reclaim would never reach a dead router's items behind more than
+  // that many live ones. So follow the cursor through the pending list, bounded per pass.
+  constexpr int kRounds = 16;  // up to 16 x 10 x COUNT entries examined per pass
+  std::vector<WorkItem> items;
+  std::string cursor = "0-0";
+  for (int round = 0; round < kRounds && static_cast<int>(items.size()) < count; ++round) {
+    std::vector<std::string> args4{"XAUTOCLAIM", str(keys::kWork), str(keys::kWorkGroup), consumer,
+                                   std::to_string(lease.count()), cursor, "COUNT", std::to_string(count)};
+    Reply r = co_await redis_.command(std::move(args4));
+    r.check();
+    if (r.elements.size() < 2) {
+      break;
+    }
+    auto found = parse_entries(r.elements[1]);
+    std::move(found.begin(), found.end(), std::back_inserter(items));
+    // Redis 7 reports entries deleted while pending in the third element; ack them away.
+    if (r.elements.size() >= 3) {
+      for (const auto& gone : r.elements[2].elements) {
+        WorkItem w;
+        w.id = gone.str;
+        items.push_back(std::move(w));
+      }
+    }
+    cursor = r.elements[0].str;
+    if (cursor.empty() || cursor == "0-0") {
+      break;  // the whole pending list was examined
     }
   }
   for (auto& w : items) {
@@ -321,7 +322,30 @@ asio::awaitable<void> ExecutionStore::renew(const std::string& consumer, const s
   (co_await redis_.command(std::move(args))).check();
 }
 
+asio::awaitable<void> ExecutionStore::renew_leases(const std::vector<std::string>& members, int64_t until_ms) {
+  if (members.empty()) {
+    co_return;
+  }
+  // XX: a lease that fired (or whose step committed) meanwhile is not brought back.
+  std::vector<std::string> args{"ZADD", str(keys::kTimers), "XX"};
+  std::string score = std::to_string(until_ms);
+  for (const auto& m : members) {
+    args.push_back(score);
+    args.push_back(m);
+  }
+  (co_await redis_.command(std::move(args))).check();
+}
+
+asio::awaitable<void> ExecutionStore::drop_lease(const std::string& member) {
+  std::vector<std::string> args{"ZREM", str(keys::kTimers), member};
+  (co_await redis_.command(std::move(args))).check();
+}
+
 asio::awaitable<void> ExecutionStore::drop(const std::string& id) {
+  if (id.find('|') != std::string::npos) {
+    co_await drop_lease(id);
+    co_return;
+  }
   std::vector<std::string> args5{"XACK", str(keys::kWork), str(keys::kWorkGroup), id};
   (co_await redis_.command(std::move(args5))).check();
   std::vector<std::string> args6{"XDEL", str(keys::kWork), id};

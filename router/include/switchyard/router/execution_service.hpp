@@ -87,32 +87,32 @@ class ExecutionService {
   boost::asio::awaitable<Result<void>> complete_task(const std::string& token, const std::string& kind,
                                                      const Json& body);
 
-  /// The run state a commit leaves in memory for the work item it took (opaque).
+  /// The run state a commit leaves in memory for the next step (opaque).
   struct Carry;
 
-  /// The Worker of this process, when one runs (set_local_worker): a commit that
-  /// writes a next work item takes one back in its reply (commit.lua), and start()
-  /// takes the first step, so the next step runs here at once without a stream read
-  /// or a read of the run. The taken items are pending for this router in the
-  /// stream like read ones (leases, renewal and reclaim are unchanged).
+  /// The Worker of this process, when one runs (set_local_worker): the next step
+  /// of a run, and the first step of an execution started here, then run here at
+  /// once, held as a lease (a timer member as WorkItem::id, in the timers zset
+  /// until the step commits) instead of going through the stream; a lease that is
+  /// not committed or renewed in time fires and puts the item in the stream.
   class LocalWorker {
    public:
     virtual ~LocalWorker() = default;
     /// Whether it takes more work now (back-pressure, stopping).
     virtual bool has_room() const = 0;
-    /// Processes an item taken by start(), with the state start() knows.
+    /// Processes (and holds) the first step start() leased, with the state start() knows.
     virtual void dispatch(store::WorkItem item, std::shared_ptr<Carry> carry) = 0;
   };
-  /// nullptr: nothing is taken (no router here, or it is stopping).
+  /// nullptr: no leases are taken (no router here, or it is stopping).
   void set_local_worker(LocalWorker* worker) { local_ = worker; }
 
   /// Performs one work item (see the header comment). I/O failures throw. Returns
-  /// the work item its commit took for this router, if any (the caller holds and
-  /// processes it like a read one); `carry` is the state the commit left for it
-  /// (pass it back with that item; an item it does not match is read from Redis).
+  /// the run's next step when its commit leased it to this router (the caller holds
+  /// it, renews its lease, and passes it back here with `carry`, the state the
+  /// commit left for it; an item `carry` does not match is read from Redis).
   boost::asio::awaitable<std::optional<store::WorkItem>> process(store::WorkItem item,
                                                                  std::shared_ptr<Carry>& carry);
-  /// process() and then every item it takes, until none is taken.
+  /// process() and then every step it leases, until none is.
   boost::asio::awaitable<void> process(store::WorkItem item);
 
   FinishNotifier& notifier() { return notifier_; }

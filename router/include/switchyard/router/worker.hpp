@@ -26,8 +26,8 @@ class Worker : public ExecutionService::LocalWorker {
   /// Stops taking new work; resolves when work in flight has finished (bounded by `grace`).
   boost::asio::awaitable<void> stop(std::chrono::milliseconds grace);
 
-  // ExecutionService::LocalWorker: work taken by start() or by a commit is held and
-  // processed like work read from the stream.
+  // ExecutionService::LocalWorker: steps leased by start() or by a commit are held
+  // and processed like work read from the stream (their leases renewed likewise).
   bool has_room() const override;
   void dispatch(store::WorkItem item, std::shared_ptr<ExecutionService::Carry> carry) override;
 

@@ -37,7 +37,7 @@ struct Transition {
   std::string exec;
   std::string run;
   std::string expected_version;  ///< "*" skips the version check (status is still checked)
-  std::string ack_id;            ///< the work item this transition consumes
+  std::string ack_id;            ///< the work item this transition consumes (a stream id or a lease)
   std::vector<std::pair<std::string, std::string>> set;  ///< hash fields to set
   std::vector<std::string> del;                          ///< hash fields to delete
   std::vector<std::string> events;  ///< history events as JSON object text (id/previousEventId are added)
@@ -60,20 +60,15 @@ struct Transition {
   std::string park_version;
   bool finished = false;           ///< the execution ended: notify waiters, apply retention
   std::chrono::seconds retention{0};  ///< with finished: expire the record after this long (0 = keep)
-  /// With commit_taking(): when committed, deliver up to take_count new work items to this
-  /// consumer in the reply (an XREADGROUP inside the script), so the router that wrote the
-  /// next step goes on with it at once instead of waiting for a read. The items are pending
-  /// for that consumer as if it had read them: leases, renewal and reclaim are unchanged.
-  std::string take_consumer;
-  int take_count = 0;
+  /// With commit_reporting(): reply with the history length after the commit.
+  bool report_events = false;
 };
 
 enum class CommitOutcome { Committed, Stale, Gone };
 
 struct CommitResult {
   CommitOutcome outcome = CommitOutcome::Committed;
-  int64_t events = -1;          ///< the history length after the commit (-1: not reported)
-  std::vector<WorkItem> taken;  ///< work delivered to Transition::take_consumer
+  int64_t events = -1;  ///< the history length after the commit (-1: not reported)
 };
 
 /// A timer member for the timers zset.
@@ -91,15 +86,15 @@ struct StartRequest {
   std::optional<int64_t> timeout_at_ms;  ///< execution timeout timer
   std::chrono::seconds name_ttl{90 * 24 * 3600};
   std::vector<std::pair<std::string, std::string>> fields;  ///< the initial record
-  /// When created, deliver the first work item (or, with a backlog, the oldest new one) to
-  /// this consumer in the reply, as Transition::take_consumer does ("" = leave it to the readers).
-  std::string take_consumer;
+  /// > 0: the first work item is not put in the stream; it is held by the starting router
+  /// as a lease, the timer timer_member(id, "0", "0", first_kind) due at this time, which
+  /// puts it in the stream only if that router has not committed the step by then.
+  int64_t lease_until_ms = 0;
 };
 
 struct StartOutcome {
   enum class Kind { Created, Same, Conflict } kind = Kind::Created;
   std::string id;  ///< the new or the existing execution
-  std::vector<WorkItem> taken;  ///< work delivered to StartRequest::take_consumer
 };
 
 class ExecutionStore {
@@ -108,8 +103,8 @@ class ExecutionStore {
 
   boost::asio::awaitable<StartOutcome> start(const StartRequest& req);
   boost::asio::awaitable<CommitOutcome> commit(const Transition& t);
-  /// commit() that also reports the history length and the work taken for t.take_consumer.
-  boost::asio::awaitable<CommitResult> commit_taking(const Transition& t);
+  /// commit() that also reports the history length when t.report_events.
+  boost::asio::awaitable<CommitResult> commit_reporting(const Transition& t);
   /// Ends a RUNNING execution with `status` (ABORTED). Returns the status the execution
   /// had: "RUNNING" when this call stopped it, nullopt when unknown.
   boost::asio::awaitable<std::optional<std::string>> stop(const std::string& exec, const std::string& status,
@@ -137,7 +132,13 @@ class ExecutionStore {
                                                         int count);
   /// Resets the idle time of work this router still holds (lease renewal).
   boost::asio::awaitable<void> renew(const std::string& consumer, const std::vector<std::string>& ids);
-  /// Acks and deletes a work item without a transition (stale or poison work).
+  /// Moves the due time of held leases (timer members, see StartRequest::lease_until_ms)
+  /// to `until_ms`; leases that fired or were committed meanwhile are left alone.
+  boost::asio::awaitable<void> renew_leases(const std::vector<std::string>& members, int64_t until_ms);
+  /// Removes a lease whose work item turned out stale (nothing to commit).
+  boost::asio::awaitable<void> drop_lease(const std::string& member);
+  /// Acks and deletes a work item without a transition (stale or poison work); a lease
+  /// (an id that is a timer member) is removed from the timers.
   boost::asio::awaitable<void> drop(const std::string& id);
   /// Moves due timers to the work stream; returns how many fired.
   boost::asio::awaitable<int64_t> fire_timers(int64_t now_ms, int limit);
