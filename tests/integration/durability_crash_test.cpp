@@ -369,4 +369,46 @@ TEST(Durability, StaleRouterAfterSigstopCannotCommitOverNewerState) {
   expect_drained(c);
 }
 
+// Reclaim must find a dead router's items wherever they sit in the pending list.
+// XAUTOCLAIM examines at most 10 x COUNT entries per call; when more live items
+// (held and renewed by running routers, e.g. long calls) come first, a reclaim
+// that always starts at the head never reaches the dead router's items.
+TEST(Durability, ReclaimReachesDeadWorkBehindManyLiveItems) {
+  AofRedis redis;
+  TempDir dir;
+  // 1500 live items first (a busy router renews them), then 500 of a dead router.
+  redis.cli("XGROUP CREATE sy:work routers 0 MKSTREAM");
+  redis.cli(
+      "EVAL \"for i = 1, 2000 do redis.call('XADD', KEYS[1], '*', 'x', 'gone-' .. i, 'r', '0', 'v', '0', 'k', "
+      "'enter', 'd', '') end\" 1 sy:work");
+  redis.cli("XREADGROUP GROUP routers live COUNT 1500 STREAMS sy:work '>'");
+  redis.cli("XREADGROUP GROUP routers dead COUNT 500 STREAMS sy:work '>'");
+  auto pending_of = [&](const std::string& consumer) {
+    auto out = redis.cli("XPENDING sy:work routers - + 5000 " + consumer);
+    return std::count(out.begin(), out.end(), '\n') / 4;
+  };
+  ASSERT_EQ(pending_of("live"), 1500);
+  ASSERT_EQ(pending_of("dead"), 500);
+  std::atomic<bool> stop{false};
+  std::thread renewer([&] {
+    // Renews the live items every 200 ms, as their router would (XCLAIM with min-idle 0).
+    const char* renew =
+        "EVAL \"local ids = {} for _, e in ipairs(redis.call('XPENDING', KEYS[1], 'routers', '-', '+', 5000, "
+        "'live')) do ids[#ids + 1] = e[1] end if #ids > 0 then redis.call('XCLAIM', KEYS[1], 'routers', 'live', 0, "
+        "unpack(ids)) end return #ids\" 1 sy:work";
+    while (!stop) {
+      redis.cli(std::string(renew) + " > /dev/null");
+      std::this_thread::sleep_for(milliseconds{200});
+    }
+  });
+  std::this_thread::sleep_for(milliseconds{1200});  // the dead router's items are past the lease
+  ServeProcess router("router", dir.path(), {"--roles", "router", "--redis", redis.url(), "--lease-ms", "1000"});
+  // Its items belong to executions that do not exist: a reclaiming router drops them.
+  bool reclaimed = wait_until([&] { return pending_of("dead") == 0; }, seconds{10});
+  stop = true;
+  renewer.join();
+  EXPECT_TRUE(reclaimed) << pending_of("dead") << " items of the dead router were never reclaimed\n" << router.log();
+  EXPECT_EQ(pending_of("live"), 1500) << "renewed items must not be taken";
+}
+
 }  // namespace
