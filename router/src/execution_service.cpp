@@ -27,13 +27,16 @@
 #include "switchyard/router/execution_service.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <algorithm>
 #include <cassert>
 #include <cctype>
+#include <functional>
 #include <iostream>
 
 #include "switchyard/router/clock.hpp"
@@ -148,6 +151,107 @@ asl::InvokeTask task_from_json(const Json& j) {
 
 Json error_object(const std::string& error, const std::string& cause) { return Json{{"error", error}, {"cause", cause}}; }
 
+// {"mapIterationStartedEventDetails": {"name", "index"}}: Step Functions names the details after the event.
+Json iteration_details(const std::string& type, const std::string& map_state, const Json& map_item) {
+  std::string key = "m" + type.substr(1) + "EventDetails";
+  return Json{{key, {{"name", map_state}, {"index", map_item.value("Index", 0)}}}};
+}
+
+// Whether a Map fails on its first failed iteration with that iteration's error (Step Functions'
+// inline Map), or counts failures against ToleratedFailureCount/Percentage and fails with
+// States.ExceedToleratedFailureThreshold past them (its Distributed Map; Switchyard allows both inline).
+bool has_tolerance(const asl::RunChildren& run) {
+  return run.is_map && (run.tolerated_failure_count > 0 || run.tolerated_failure_percentage > 0);
+}
+
+// EXPRESS Parallel branches and Map iterations, in memory: side by side up to MaxConcurrency,
+// results in child order. The first failure past the tolerance stops the rest (Step Functions
+// aborts them too); the group waits until every child has stopped before returning, so nothing
+// outlives `events` or the definition.
+asio::awaitable<asl::Event> run_express_children(
+    const asl::RunChildren& run, const std::string& map_state, std::vector<std::string>& events,
+    const std::function<asio::awaitable<asl::Decision>(const asl::Child&)>& run_child) {
+  const size_t n = run.children.size();
+  if (n == 0) {
+    co_return asl::ChildrenSucceeded{Json::array()};
+  }
+  const size_t workers =
+      run.max_concurrency > 0 ? std::min(n, static_cast<size_t>(run.max_concurrency)) : n;
+  Json outputs(Json::value_t::array);
+  for (size_t i = 0; i < n; ++i) {
+    outputs.push_back(nullptr);
+  }
+  size_t next = 0;
+  int64_t failed = 0;
+  bool stop = false;
+  std::optional<asl::ChildrenFailed> failure;
+  auto iteration_event = [&](const std::string& type, const asl::Child& c) {
+    if (run.is_map) {
+      events.push_back(event_text(type, now_ms(), iteration_details(type, map_state, c.map_item)));
+    }
+  };
+  auto worker = [&]() -> asio::awaitable<void> {
+    while (!stop && next < n) {
+      size_t i = next++;
+      const asl::Child& c = run.children[i];
+      iteration_event("MapIterationStarted", c);
+      std::optional<asl::Decision> d;
+      try {
+        d = co_await run_child(c);
+      } catch (const std::exception&) {
+        if (!stop) {
+          throw;
+        }
+        iteration_event("MapIterationAborted", c);  // cancelled by a sibling's failure
+        co_return;
+      }
+      if (auto* ok = std::get_if<asl::Succeeded>(&d->next)) {
+        outputs[i] = std::move(ok->output);
+        iteration_event("MapIterationSucceeded", c);
+        continue;
+      }
+      const auto& f = std::get<asl::Failed>(d->next);
+      iteration_event("MapIterationFailed", c);
+      ++failed;
+      // The same rule as commit.lua's join.
+      bool too_many = failed > run.tolerated_failure_count &&
+                      static_cast<double>(failed) * 100.0 / static_cast<double>(n) > run.tolerated_failure_percentage;
+      if (!run.is_map || too_many) {
+        if (!stop) {
+          stop = true;
+          failure = has_tolerance(run) ? asl::ChildrenFailed{"States.ExceedToleratedFailureThreshold",
+                                                              "The specified tolerated failure threshold was exceeded"}
+                                       : asl::ChildrenFailed{f.error, f.cause};
+        }
+        co_return;
+      }
+    }
+  };
+  auto ex = co_await asio::this_coro::executor;
+  using Op = decltype(asio::co_spawn(ex, worker(), asio::deferred));
+  std::vector<Op> ops;
+  ops.reserve(workers);
+  for (size_t w = 0; w < workers; ++w) {
+    ops.push_back(asio::co_spawn(ex, worker(), asio::deferred));
+  }
+  [[maybe_unused]] auto [order, errors] = co_await asio::experimental::make_parallel_group(std::move(ops))
+                             .async_wait(
+                                 [&stop](const std::exception_ptr& e) {
+                                   return e || stop ? asio::cancellation_type::terminal
+                                                    : asio::cancellation_type::none;
+                                 },
+                                 asio::use_awaitable);
+  if (failure) {
+    co_return *failure;
+  }
+  for (const auto& e : errors) {
+    if (e) {
+      std::rethrow_exception(e);
+    }
+  }
+  co_return asl::ChildrenSucceeded{std::move(outputs)};
+}
+
 // "<execution>_<run>_<secret>" -> secret
 std::string token_secret(const std::string& token) {
   auto pos = token.rfind('_');
@@ -236,6 +340,7 @@ struct ExecutionService::Run {
   std::string map_state;  // for a Map iteration: the Map state's name (its history events name it)
   int64_t entered_event = 0;  // id of the current state's *StateEntered event (for States.Runtime causes)
   Json task;           // the scheduled call, between TaskScheduled and its outcome
+  Json outer;          // for a child: the enclosing scopes' variable names (read-only here)
 
   Json to_json() const {
     Json j{{"m", machine}, {"c", cursor.to_json()}, {"vars", variables}};
@@ -261,6 +366,9 @@ struct ExecutionService::Run {
     if (!task.is_null()) {
       j["task"] = task;
     }
+    if (outer.is_array() && !outer.empty()) {
+      j["ov"] = outer;
+    }
     return j;
   }
   static Run from_json(const Json& j) {
@@ -276,6 +384,7 @@ struct ExecutionService::Run {
     r.map_state = j.value("ms", std::string());
     r.entered_event = j.value("eid", int64_t{0});
     r.task = j.value("task", Json());
+    r.outer = j.value("ov", Json::array());
     return r;
   }
 };
@@ -312,6 +421,8 @@ asio::awaitable<ExecutionService::PutResult> ExecutionService::put_state_machine
   auto parsed = asl::parse_definition(definition);
   if (!parsed.ok()) {
     out.problems = std::move(parsed.problems);
+  } else if (type == "EXPRESS") {
+    out.problems = asl::express_problems(*parsed.definition);
   }
   auto trigger_problems = validate_triggers(triggers);
   out.problems.insert(out.problems.end(), trigger_problems.begin(), trigger_problems.end());
@@ -656,6 +767,7 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
   ctx.state_machine = Json{{"Id", field(rec, "stateMachine")}, {"Name", field(rec, "stateMachine")}};
   ctx.map_item = run.map_item;
   ctx.variables = run.variables;
+  ctx.outer_variables = run.outer;
 
   asl::Env env;
   env.now_ms = now;
@@ -737,7 +849,7 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
     Json d = parse_or(item.data, Json::object());
     if (d.value("failed", false)) {
       const Json& detail = d["detail"];
-      if (run.join.value("map", false)) {
+      if (run.join.value("tol", false)) {
         // A Map fails as a whole once its failures pass the tolerance (AWS's error name).
         event = asl::ChildrenFailed{"States.ExceedToleratedFailureThreshold",
                                     "The specified tolerated failure threshold was exceeded"};
@@ -753,8 +865,8 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
 
   if (item.kind == "enter" && version == 0 && !run.map_state.empty()) {
     // An iteration starts when its first work item runs (MaxConcurrency may delay it).
-    Json d{{"mapIterationEventDetails", {{"name", run.map_state}, {"index", run.map_item.value("Index", 0)}}}};
-    t.events.push_back(event_text("MapIterationStarted", now, d));
+    t.events.push_back(event_text("MapIterationStarted", now,
+                                  iteration_details("MapIterationStarted", run.map_state, run.map_item)));
   }
   asl::Decision decision = asl::step(*def, run.machine, ctx, run.cursor, event, env);
   const int64_t ev_before = std::stoll(field(rec, "ev").empty() ? "0" : field(rec, "ev"));
@@ -804,8 +916,8 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
     j.tolerated_percentage = run.limits.value("tolp", 0.0);
     t.join = j;
     if (!run.map_item.is_null()) {
-      Json d{{"mapIterationEventDetails", {{"name", run.map_state}, {"index", run.map_item.value("Index", 0)}}}};
-      t.events.push_back(event_text(ok ? "MapIterationSucceeded" : "MapIterationFailed", env.now_ms, d));
+      std::string type = ok ? "MapIterationSucceeded" : "MapIterationFailed";
+      t.events.push_back(event_text(type, env.now_ms, iteration_details(type, run.map_state, run.map_item)));
     }
   };
 
@@ -829,7 +941,7 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
           std::string prefix = item.run + "." + next_version;
           int64_t n = static_cast<int64_t>(next.children.size());
           int64_t maxc = next.max_concurrency > 0 ? std::min<int64_t>(next.max_concurrency, n) : n;
-          run.join = Json{{"n", n}, {"prefix", prefix}, {"map", next.is_map}};
+          run.join = Json{{"n", n}, {"prefix", prefix}, {"map", next.is_map}, {"tol", has_tolerance(next)}};
           Json limits{{"n", n},
                       {"maxc", next.max_concurrency},
                       {"tolc", next.is_map ? next.tolerated_failure_count : 0},
@@ -840,6 +952,7 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
             child.machine = c.machine;
             child.cursor = asl::start_cursor(*def, c.machine, c.input, env.now_ms);
             child.variables = run.variables;
+            child.outer = asl::child_outer_variables(run.variables);
             child.map_item = c.map_item;
             child.parent = item.run;
             child.prefix = prefix;
@@ -948,6 +1061,9 @@ asio::awaitable<asl::Decision> ExecutionService::express_machine(const asl::Defi
     asl::Decision d = asl::step(def, machine, ctx, cursor, event, env);
     for (auto& e : d.events) {
       events.push_back(event_text(e.type, env.now_ms, e.details));
+      if (e.type.ends_with("StateEntered")) {
+        entered_event = static_cast<int64_t>(events.size()) + 1;  // ExecutionStarted is event #1
+      }
     }
     ctx.variables = d.variables;
     cursor = d.cursor;
@@ -975,37 +1091,14 @@ asio::awaitable<asl::Decision> ExecutionService::express_machine(const asl::Defi
     } else if (std::get_if<asl::Yield>(&d.next) != nullptr) {
       event = asl::Enter{};
     } else if (auto* children = std::get_if<asl::RunChildren>(&d.next)) {
-      // Children run sequentially in memory (bounded memory; EXPRESS is for short work).
-      Json outputs = Json::array();
-      std::optional<Error> failure;
-      int64_t failed = 0;
-      for (auto& c : children->children) {
+      auto run_child = [&](const asl::Child& c) -> asio::awaitable<asl::Decision> {
         asl::RunContext cctx = ctx;
         cctx.map_item = c.map_item;
-        auto cd = co_await express_machine(def, c.machine, cctx, asl::start_cursor(def, c.machine, c.input, now_ms()),
+        cctx.outer_variables = asl::child_outer_variables(ctx.variables);
+        co_return co_await express_machine(def, c.machine, cctx, asl::start_cursor(def, c.machine, c.input, now_ms()),
                                            id, events);
-        if (auto* s = std::get_if<asl::Succeeded>(&cd.next)) {
-          outputs.push_back(s->output);
-        } else if (auto* f = std::get_if<asl::Failed>(&cd.next)) {
-          ++failed;
-          outputs.push_back(nullptr);
-          double pct = children->children.empty() ? 0.0
-                                                  : 100.0 * static_cast<double>(failed) /
-                                                        static_cast<double>(children->children.size());
-          bool tolerated = children->is_map && failed <= children->tolerated_failure_count;
-          tolerated = tolerated || (children->is_map && pct <= children->tolerated_failure_percentage &&
-                                    children->tolerated_failure_percentage > 0);
-          if (!tolerated) {
-            failure = Error{f->error, f->cause};
-            break;
-          }
-        }
-      }
-      if (failure) {
-        event = asl::ChildrenFailed{failure->error, failure->cause};
-      } else {
-        event = asl::ChildrenSucceeded{std::move(outputs)};
-      }
+      };
+      event = co_await run_express_children(*children, cursor.state, events, run_child);
     } else {
       auto* failed = std::get_if<asl::Failed>(&d.next);
       if (failed != nullptr && failed->error == "States.Runtime" &&

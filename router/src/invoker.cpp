@@ -3,7 +3,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/status.hpp>
 #include <algorithm>
+#include <cctype>
 
 #include "switchyard/router/clock.hpp"
 
@@ -43,6 +46,22 @@ std::string truncate(std::string s, size_t n = 2048) {
 }
 
 bool cold_start_status(int status) { return status == 502 || status == 503 || status == 504; }
+
+// Percent-encodes a query component (RFC 3986 unreserved characters stay as they are).
+std::string query_escape(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -205,16 +224,22 @@ asio::awaitable<Result<Json>> Invoker::call(const asl::InvokeTask& task, const C
         co_return Error{"States.Runtime", "http:invoke needs Parameters.ApiEndpoint (a string)"};
       }
       url = p["ApiEndpoint"].get<std::string>();
-      if (p.contains("QueryParameters") && p["QueryParameters"].is_object()) {
+      if (p.contains("QueryParameters") && p["QueryParameters"].is_object() && !p["QueryParameters"].empty()) {
         std::string q;
         for (const auto& [k, v] : p["QueryParameters"].items()) {
-          q += (q.empty() ? "" : "&") + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+          // An array value repeats the parameter (Step Functions' default URL encoding).
+          for (const auto& one : v.is_array() ? v : Json::array({v})) {
+            q += (q.empty() ? "" : "&") + query_escape(k) + "=" +
+                 query_escape(one.is_string() ? one.get<std::string>() : one.dump());
+          }
         }
         url += (url.find('?') == std::string::npos ? "?" : "&") + q;
       }
       req.method = p.value("Method", std::string("GET"));
       if (p.contains("Headers") && p["Headers"].is_object()) {
         for (const auto& [k, v] : p["Headers"].items()) {
+          // A header set in the state replaces Switchyard's (e.g. Content-Type).
+          std::erase_if(req.headers, [&k](const auto& h) { return boost::beast::iequals(h.first, k); });
           req.headers.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
         }
       }
@@ -227,7 +252,12 @@ asio::awaitable<Result<Json>> Invoker::call(const asl::InvokeTask& task, const C
       }
       Json headers = Json::object();
       for (const auto& [k, v] : resp->headers) {
-        headers[k] = Json::array({v});
+        // Lower-case names (HTTP/2 style) give a stable path like $.Headers.content-type; values are lists.
+        std::string name;
+        for (char c : k) {
+          name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        }
+        headers[name].push_back(v);
       }
       Json body = Json::parse(resp->body, nullptr, false);
       if (body.is_discarded()) {
@@ -239,7 +269,8 @@ asio::awaitable<Result<Json>> Invoker::call(const asl::InvokeTask& task, const C
       co_return Json{{"Headers", headers},
                      {"ResponseBody", body},
                      {"StatusCode", resp->status},
-                     {"StatusText", resp->status == 200 ? "OK" : std::to_string(resp->status)}};
+                     {"StatusText", std::string(boost::beast::http::obsolete_reason(
+                                        static_cast<boost::beast::http::status>(resp->status)))}};
     }
     case ResourceTarget::Kind::Unsupported:
       co_return Error{"States.TaskFailed", "unsupported Resource '" + task.resource +

@@ -27,6 +27,20 @@ ParseResult parse_definition(const Json& document) {
   return result;
 }
 
+Problems express_problems(const Definition& definition) {
+  Problems out;
+  for (const auto& [pointer, machine] : definition.impl().machines) {
+    for (const auto& [name, st] : machine.states) {
+      if (st.type == StateType::Task && st.wait_for_token) {
+        out.push_back(Problem{st.pointer + "/Resource",
+                              "An EXPRESS state machine cannot wait for a task token (.waitForTaskToken); "
+                              "use a STANDARD state machine for callbacks."});
+      }
+    }
+  }
+  return out;
+}
+
 std::string pointer_token(std::string_view token) {
   std::string out;
   out.reserve(token.size());

@@ -51,6 +51,16 @@ Cursor Cursor::from_json(const Json& j) {
   return c;
 }
 
+Json child_outer_variables(const Json& visible_variables) {
+  Json names = Json::array();
+  if (visible_variables.is_object()) {
+    for (const auto& [name, value] : visible_variables.items()) {
+      names.push_back(name);
+    }
+  }
+  return names;
+}
+
 Cursor start_cursor(const Definition& def, const std::string& machine, Json input, int64_t now_ms) {
   const auto& machines = def.impl().machines;
   auto it = machines.find(machine);
@@ -242,12 +252,24 @@ class Runner {
     return r;
   }
 
-  /// The variables an Assign sets (evaluated against the variables at state entry).
+  /// The variables an Assign sets (evaluated against the variables at state entry). A branch or
+  /// iteration cannot assign a variable of an enclosing scope.
   Result<Json> eval_assign(const Json* tmpl, const Json& input, const Json& context) const {
     if (tmpl == nullptr) {
       return Json::object();
     }
-    return eval_template(*tmpl, input, context);
+    auto r = eval_template(*tmpl, input, context);
+    if (r.ok() && ctx_.outer_variables.is_array() && !ctx_.outer_variables.empty()) {
+      for (const auto& [name, value] : r->items()) {
+        for (const auto& outer : ctx_.outer_variables) {
+          if (outer.is_string() && outer.get<std::string>() == name) {
+            return Error{"States.Runtime", "Cannot bind value '" + value.dump() + "' to variable '" + name +
+                                               "' as it belongs to an outer scope."};
+          }
+        }
+      }
+    }
+    return r;
   }
 
   /// A Reference Path or an intrinsic (Fail's ErrorPath/CausePath).

@@ -1063,6 +1063,11 @@ ResourceInfo describe_resource(const std::string& r, std::vector<std::string>* p
     }
     if (action.ends_with(".sync") || action.find(".sync:") != std::string::npos) {
       problem("The .sync integration pattern is not supported yet.");
+    } else if (!((service == "lambda" || service == "http") && action == "invoke")) {
+      // Refused at deploy time rather than failing every execution that reaches it.
+      problem("The service integration '" + service + ":" + action +
+              "' is not supported: Switchyard runs arn:aws:states:::lambda:invoke and "
+              "arn:aws:states:::http:invoke; call other services from a function (\"fn:<name>\").");
     }
     info.integration = service;
     info.action = action;

@@ -302,8 +302,7 @@ TEST(Interpreter, NativeAndHttpResourcesNameThemselves) {
   };
   for (const auto& c : std::vector<Case>{{"fn:echo", "fn", "echo"},
                                          {"http://127.0.0.1:9/x", "http", "http://127.0.0.1:9/x"},
-                                         {"arn:aws:states:::http:invoke", "http", "invoke"},
-                                         {"arn:aws:states:::aws-sdk:s3:getObject", "aws-sdk:s3", "getObject"}}) {
+                                         {"arn:aws:states:::http:invoke", "http", "invoke"}}) {
     Json def = {{"StartAt", "T"},
                 {"States", {{"T", {{"Type", "Task"}, {"Resource", c.resource}, {"End", true}}}}}};
     if (c.resource == "arn:aws:states:::http:invoke") {
@@ -431,6 +430,38 @@ TEST(Interpreter, NestedMachineRunsWithOuterVariablesAndMapItem) {
   auto t = drive(*def, 9, {}, "/States/M/Iterator", ctx);
   EXPECT_EQ(output_of(t.last), (Json{{"outer", "o"}, {"index", 3}, {"in", 9}}));
   EXPECT_EQ(t.last.variables, (Json{{"outer", "o"}, {"inner", 1}}));
+}
+
+TEST(Interpreter, ABranchOrIterationCannotAssignAnOuterVariable) {
+  auto def = must_parse(R"json({"StartAt": "M", "States": {"M": {"Type": "Map", "End": true,
+      "ItemProcessor": {"StartAt": "A", "States": {
+         "A": {"Type": "Pass", "Assign": {"outer": 2}, "End": true}}}}}})json");
+  RunContext ctx;
+  ctx.variables = {{"outer", "o"}};
+  ctx.outer_variables = child_outer_variables(ctx.variables);
+  EXPECT_EQ(ctx.outer_variables, Json::array({"outer"}));
+  auto t = drive(*def, 1, {}, "/States/M/ItemProcessor", ctx);
+  auto [error, cause] = failure_of(t.last);
+  EXPECT_EQ(error, "States.Runtime");
+  EXPECT_EQ(cause, "Cannot bind value '2' to variable 'outer' as it belongs to an outer scope.");
+  // The same name at the top level (no outer scope) is an ordinary reassignment.
+  auto top = must_parse(
+      R"json({"StartAt": "A", "States": {"A": {"Type": "Pass", "Assign": {"outer": 2}, "End": true}}})json");
+  RunContext top_ctx;
+  top_ctx.variables = {{"outer", "o"}};
+  EXPECT_EQ(drive(*top, 1, {}, "", top_ctx).last.variables, (Json{{"outer", 2}}));
+}
+
+TEST(Definition, ExpressStateMachinesCannotWaitForTaskTokens) {
+  auto def = must_parse(R"json({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+      {"StartAt": "T", "States": {
+         "T": {"Type": "Task", "Resource": "fn:agent.waitForTaskToken", "End": true}}}]}}})json");
+  auto problems = express_problems(*def);
+  ASSERT_EQ(problems.size(), 1U);
+  EXPECT_EQ(problems[0].path, "/States/P/Branches/0/States/T/Resource");
+  auto plain =
+      must_parse(R"json({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "fn:echo", "End": true}}})json");
+  EXPECT_TRUE(express_problems(*plain).empty());
 }
 
 TEST(Interpreter, WaitForTaskTokenExposesTheToken) {

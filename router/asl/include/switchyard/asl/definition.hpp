@@ -45,4 +45,8 @@ struct ParseResult {
 /// definition. Never throws for bad input: every problem is reported.
 ParseResult parse_definition(const Json& document);
 
+/// What an EXPRESS state machine cannot run (Step Functions refuses it at creation):
+/// ".waitForTaskToken" Tasks. Empty when the definition fits EXPRESS.
+Problems express_problems(const Definition& definition);
+
 }  // namespace switchyard::asl

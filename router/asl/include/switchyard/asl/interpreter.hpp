@@ -64,7 +64,14 @@ struct RunContext {
   Json state_machine;  ///< {"Id","Name"}
   Json map_item;       ///< null, or {"Index","Value"} inside a Map iteration
   Json variables = Json::object();  ///< visible variables; Assign updates the copy in Decision
+  /// Inside a Parallel branch or Map iteration: the names of the enclosing scopes' variables
+  /// (an array). They can be read but not assigned: an Assign to one is States.Runtime, as in
+  /// Step Functions. Empty at the top level.
+  Json outer_variables = Json::array();
 };
+
+/// The outer_variables of a child run started from a run with these visible variables.
+Json child_outer_variables(const Json& visible_variables);
 
 // ---- events fed to the interpreter ---------------------------------------
 
