@@ -178,7 +178,14 @@ asio::awaitable<Result<Json>> Invoker::call(const asl::InvokeTask& task, const C
       }
     }
     trace.resize(32, '0');
-    req.headers.emplace_back("traceparent", "00-" + trace + "-" + random_hex128().substr(0, 16) + "-01");
+    // The span id only has to be unique, not secret: a cheap generator, not the CSPRNG.
+    uint64_t span = fast_random_u64() | 1;  // never all zeros (W3C)
+    std::string header = "00-" + trace + "-";
+    for (int shift = 60; shift >= 0; shift -= 4) {
+      header += "0123456789abcdef"[(span >> shift) & 15];
+    }
+    header += "-01";
+    req.headers.emplace_back("traceparent", std::move(header));
   }
   if (task.wait_for_token) {
     req.headers.emplace_back("Switchyard-Task-Token", task.task_token);

@@ -15,6 +15,9 @@ std::string rfc3339(int64_t ms);
 std::string random_hex128();
 /// 64 random bits from the OS CSPRNG.
 uint64_t random_u64();
+/// 64 unpredictable-enough bits, cheaply (splitmix64 seeded from the CSPRNG):
+/// for ids that need uniqueness, not secrecy (trace span ids). Never for tokens.
+uint64_t fast_random_u64();
 /// A random UUID v4 string (execution ids).
 std::string uuid_v4();
 
