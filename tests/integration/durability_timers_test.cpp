@@ -38,8 +38,18 @@ TEST(DurabilityTimers, ParkedWaitsFireAfterAllRoutersAreKilledAndRestarted) {
   })"));
   std::vector<Json> inputs(n, Json{{"k", 1}});
   auto ids = c.start_many("nap", inputs);
-  // Every execution is parked: one timer each, nothing in flight.
-  bool parked = wait_until([&] { return c.redis().cli_int("ZCARD sy:timers") == n; }, seconds{20});
+  // Every execution is parked: one Wait timer each ("...|timer"; a step a router holds
+  // as a lease is a member of sy:timers too, with its step's kind).
+  auto wait_timers = [&] {
+    auto out = c.redis().cli("ZRANGE sy:timers 0 -1");
+    int k = 0;
+    for (auto p = out.find("|timer\n"); p != std::string::npos; p = out.find("|timer\n", p + 1)) {
+      ++k;
+    }
+    return k;
+  };
+  bool parked = wait_until([&] { return wait_timers() == n && c.redis().cli_int("ZCARD sy:timers") == n; },
+                           seconds{20});
   ASSERT_TRUE(parked) << c.redis().cli("ZCARD sy:timers") << c.logs();
 
   for (size_t i = 0; i < c.router_count(); ++i) {
