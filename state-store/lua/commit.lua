@@ -9,7 +9,7 @@
 --       member "exec|run|version|kind" is removed from the timers), group,
 --       expire seconds (0 = none), publish channel ("" = none), publish payload,
 --       then counted sections:
---       nset, (field, value)*   ndel, field*   nevents, event-tail*
+--       nset, (field, value)*   ndel, field*   nevents, event*
 --       nwork, (exec, run, version, kind, data)*   ntimers, (score, member)*
 --       nuntimers, member*
 --       then the join of a finished child run ("" = this run is not a child):
@@ -21,8 +21,9 @@
 -- A router that goes on with the next step itself holds it as a lease: a timer
 -- (ntimers) due at the lease's end instead of a work item, removed (nuntimers)
 -- by the next step's commit; if the router dies, the timer puts it in the stream.
--- An event tail is a JSON object text without its leading '{'; this script
--- prefixes id and previousEventId, so concurrent runs never reuse an id.
+-- An event is a JSON object text stored as it is: its id is its position in
+-- the list (1-based), so concurrent runs never reuse one, and the reader
+-- (ExecutionStore::history) adds id and previousEventId.
 -- Returns 'ok', 'stale' (version moved on) or 'gone' (execution not running).
 local h = KEYS[1]
 local ack = ARGV[3]
@@ -74,15 +75,12 @@ if ndel > 0 then
 end
 local nev = tonumber(take())
 if nev > 0 then
-  local ev = tonumber(redis.call('HGET', h, 'ev') or '0')
   local args = {}
   for _ = 1, nev do
-    ev = ev + 1
-    local prev = ev - 1
-    args[#args + 1] = '{"id":' .. ev .. ',"previousEventId":' .. prev .. ',' .. take()
+    args[#args + 1] = take()
   end
   redis.call('RPUSH', KEYS[2], unpack(args))
-  redis.call('HSET', h, 'ev', ev)
+  redis.call('HINCRBY', h, 'ev', nev)
 end
 local nwork = tonumber(take())
 for _ = 1, nwork do

@@ -6,7 +6,7 @@
 -- KEYS[1] execution hash  KEYS[2] history list  KEYS[3] work stream
 -- KEYS[4] all-executions zset  KEYS[5] per-state-machine zset
 -- KEYS[6] name key (execution name -> id)  KEYS[7] timers zset
--- ARGV: id, input, started ms, has-name (0/1), event tail, run, kind,
+-- ARGV: id, input, started ms, has-name (0/1), first event, run, kind,
 --       timeout score ("" = none), timeout member, name-key ttl seconds,
 --       nset, (field, value)*, lease due ms ("" = none)
 -- With a lease, the first work item is not added to the stream: the starting
@@ -33,7 +33,7 @@ for _ = 1, n do
   i = i + 2
 end
 redis.call('HSET', KEYS[1], 'ev', 1, unpack(args))
-redis.call('RPUSH', KEYS[2], '{"id":1,"previousEventId":0,' .. ARGV[5])
+redis.call('RPUSH', KEYS[2], ARGV[5])  -- event #1 (ids are positions, see commit.lua)
 redis.call('ZADD', KEYS[4], ARGV[3], id)
 redis.call('ZADD', KEYS[5], ARGV[3], id)
 local lease = ARGV[i]

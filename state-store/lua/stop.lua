@@ -2,7 +2,7 @@
 -- execution, including Parallel/Map children, stops with it: their commits
 -- fail the status guard in commit.lua.
 -- KEYS[1] execution hash  KEYS[2] history list  KEYS[3] timers zset
--- ARGV: status, error, cause, stopped ms, event tail, publish channel, expire seconds
+-- ARGV: status, error, cause, stopped ms, event, publish channel, expire seconds
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then
   return 'missing'
@@ -11,9 +11,8 @@ if status ~= 'RUNNING' then
   return status
 end
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'error', ARGV[2], 'cause', ARGV[3], 'stoppedAt', ARGV[4])
-local ev = tonumber(redis.call('HGET', KEYS[1], 'ev') or '0') + 1
-redis.call('RPUSH', KEYS[2], '{"id":' .. ev .. ',"previousEventId":' .. (ev - 1) .. ',' .. ARGV[5])
-redis.call('HSET', KEYS[1], 'ev', ev)
+redis.call('RPUSH', KEYS[2], ARGV[5])  -- ids are positions (see commit.lua)
+redis.call('HINCRBY', KEYS[1], 'ev', 1)
 local expire = tonumber(ARGV[7])
 if expire > 0 then
   redis.call('EXPIRE', KEYS[1], expire)

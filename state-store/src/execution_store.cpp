@@ -13,11 +13,11 @@ namespace {
 
 std::string str(std::string_view s) { return std::string(s); }
 
-// Event texts arrive as whole JSON objects; the scripts add id/previousEventId
-// in front of the remaining members.
-std::string tail(const std::string& event) {
+// Events are stored as the JSON object texts they arrive as; an event's id is
+// its position in the history list, added (with previousEventId) when read.
+const std::string& checked_event(const std::string& event) {
   assert(!event.empty() && event.front() == '{');
-  return event.substr(1);
+  return event;
 }
 
 std::vector<WorkItem> parse_entries(const Reply& entries) {
@@ -73,7 +73,7 @@ asio::awaitable<StartOutcome> ExecutionStore::start(const StartRequest& req) {
                                 req.input,
                                 std::to_string(req.started_ms),
                                 req.name.empty() ? "0" : "1",
-                                tail(req.first_event),
+                                checked_event(req.first_event),
                                 "0",
                                 req.first_kind,
                                 req.timeout_at_ms ? std::to_string(*req.timeout_at_ms) : "",
@@ -126,7 +126,7 @@ asio::awaitable<CommitResult> ExecutionStore::commit_reporting(const Transition&
   }
   args.push_back(std::to_string(t.events.size()));
   for (const auto& e : t.events) {
-    args.push_back(tail(e));
+    args.push_back(checked_event(e));
   }
   args.push_back(std::to_string(t.work.size()));
   for (const auto& w : t.work) {
@@ -183,7 +183,8 @@ asio::awaitable<std::optional<std::string>> ExecutionStore::stop(const std::stri
                                                                  int64_t now_ms, const std::string& event,
                                                                  std::chrono::seconds retention) {
   std::vector<std::string> keys{keys::execution(exec), keys::history(exec), str(keys::kTimers)};
-  std::vector<std::string> args{status, error, cause, std::to_string(now_ms), tail(event), str(keys::kDoneChannel),
+  std::vector<std::string> args{status,      error, cause, std::to_string(now_ms), checked_event(event),
+                                str(keys::kDoneChannel),
                                 std::to_string(retention.count())};
   Reply r = co_await redis_.eval("stop", keys, args);
   r.check();
@@ -233,8 +234,19 @@ asio::awaitable<std::vector<std::string>> ExecutionStore::history(const std::str
   r.check();
   std::vector<std::string> out;
   out.reserve(r.elements.size());
+  int64_t id = offset;
   for (auto& e : r.elements) {
-    out.push_back(std::move(e.str));
+    ++id;
+    if (e.str.rfind("{\"id\":", 0) == 0) {
+      out.push_back(std::move(e.str));  // written with its id (EXPRESS, and data from before ids were positions)
+      continue;
+    }
+    std::string text = "{\"id\":" + std::to_string(id) + ",\"previousEventId\":" + std::to_string(id - 1);
+    if (e.str.size() > 2) {
+      text += ',';
+    }
+    text.append(e.str, 1, std::string::npos);
+    out.push_back(std::move(text));
   }
   co_return out;
 }

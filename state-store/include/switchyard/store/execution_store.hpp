@@ -40,7 +40,7 @@ struct Transition {
   std::string ack_id;            ///< the work item this transition consumes (a stream id or a lease)
   std::vector<std::pair<std::string, std::string>> set;  ///< hash fields to set
   std::vector<std::string> del;                          ///< hash fields to delete
-  std::vector<std::string> events;  ///< history events as JSON object text (id/previousEventId are added)
+  std::vector<std::string> events;  ///< history events as JSON object text, stored as they are (see history())
   std::vector<WorkItem> work;       ///< next work
   std::vector<std::pair<int64_t, std::string>> timers;  ///< (due ms, member)
   std::vector<std::string> cancel_timers;
@@ -117,7 +117,8 @@ class ExecutionStore {
       const std::string& exec, const std::vector<std::string>& fields);
   /// The whole record (HGETALL); empty map when absent.
   boost::asio::awaitable<std::map<std::string, std::string>> read_all(const std::string& exec);
-  /// History events [offset, offset+limit) as JSON texts.
+  /// History events [offset, offset+limit) as JSON texts. An event's id is its
+  /// 1-based position in the list; it is added here with previousEventId (id - 1).
   boost::asio::awaitable<std::vector<std::string>> history(const std::string& exec, int64_t offset, int64_t limit);
   /// Execution ids, newest first, from the given index zset, starting after rank `offset`.
   boost::asio::awaitable<std::vector<std::string>> list(const std::string& index_key, int64_t offset, int64_t limit);

@@ -6,7 +6,7 @@
 ///   sy:sm:<name>               hash   name, revision, type, definition, triggers, createdAt, updatedAt
 ///   sy:sm:<name>:r:<rev>       string definition text of one revision (immutable)
 ///   sy:x:{<id>}                hash   the execution record (see execution_store.hpp)
-///   sy:x:{<id>}:h              list   history events (JSON text)
+///   sy:x:{<id>}:h              list   history events (JSON text; an event's id is its position)
 ///   sy:xs / sy:xs:<name>       zset   execution ids by start time (all / per state machine)
 ///   sy:xn:<name>:<execname>    string execution name -> id (idempotent start)
 ///   sy:work                    stream work items, consumer group "routers"
