@@ -115,6 +115,9 @@ int validate(const Args& args) {
     }
     auto parsed = asl::parse_definition(d->definition);
     asl::Problems problems = parsed.ok() ? asl::Problems{} : parsed.problems;
+    if (parsed.ok() && d->body.contains("type") && d->body["type"] == "EXPRESS") {
+      problems = asl::express_problems(*parsed.definition);  // the same rule as PUT
+    }
     if (d->body.contains("triggers")) {
       auto tp = router::validate_triggers(d->body["triggers"]);  // the same rules as PUT
       problems.insert(problems.end(), tp.begin(), tp.end());
