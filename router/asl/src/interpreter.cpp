@@ -182,6 +182,9 @@ class Runner {
 
   /// The context object ($$) of the current state.
   Json context(const std::string* task_token = nullptr, const Json* map_item = nullptr) const {
+    if (at_ != nullptr && !at_->uses_context) {
+      return Json::object();  // nothing in this state reads $$
+    }
     Json c = Json::object();
     c["Execution"] = ctx_.execution.is_null() ? Json::object() : ctx_.execution;
     c["StateMachine"] = ctx_.state_machine.is_null() ? Json::object() : ctx_.state_machine;
@@ -329,6 +332,7 @@ class Runner {
       return fail("States.Runtime", "State '" + cur_.state + "' does not exist in this state machine.");
     }
     const StateDef& st = it->second;
+    at_ = &st;
     auto unexpected = [&](std::string_view what) {
       return fail("States.Runtime",
                   "Event " + std::string(what) + " is not expected in " + std::string(type_name(st.type)) +
@@ -881,6 +885,7 @@ class Runner {
   Cursor cur_;
   Json vars_;
   std::vector<HistoryEvent> events_;
+  const StateDef* at_ = nullptr;  // the state being handled (set by dispatch)
 };
 
 }  // namespace

@@ -71,6 +71,10 @@ struct StateDef {
   const Json* result_selector = nullptr;
   const Json* result = nullptr;  ///< Pass
   const Json* assign = nullptr;
+  /// Whether the state's JSON mentions "$$" anywhere; when not, nothing in it can
+  /// read the context object, and the interpreter does not build one (a copy of
+  /// the execution input and a timestamp per use).
+  bool uses_context = true;
   std::vector<Retrier> retry;
   std::vector<Catcher> catchers;
 

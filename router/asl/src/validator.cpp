@@ -598,6 +598,7 @@ class Builder {
       return;
     }
     unknown_fields(s, ptr, allowed_fields(st.type), "a " + std::string(type_name(st.type)) + " state");
+    st.uses_context = s.dump().find("$$") != std::string::npos;
     (void)string(s, "Comment", ptr);
 
     bool io = st.type != StateType::Fail;
