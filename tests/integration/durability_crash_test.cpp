@@ -157,7 +157,7 @@ TEST(Durability, HistoryCheckFlagsATransitionCommittedTwice) {
 }
 
 TEST(Durability, RoutersKilledEveryFewSecondsLoseAndDoubleNothing) {
-  const int n = env_int("SWITCHYARD_DURABILITY_N", 2000);
+  const int n = env_int("SWITCHYARD_DURABILITY_N", scaled(2000, 400));
   const int kill_ms = env_int("SWITCHYARD_DURABILITY_KILL_MS", 2000);  // mean time between kills
   Cluster c;
   c.deploy("mixed", mixed_definition());
@@ -218,7 +218,7 @@ TEST(Durability, RoutersKilledEveryFewSecondsLoseAndDoubleNothing) {
 }
 
 TEST(Durability, RedisCrashAndRestartMidRunLosesNothing) {
-  const int n = 300;
+  const int n = scaled(300, 100);
   Cluster c;
   c.deploy("mixed", mixed_definition());
   std::vector<Json> inputs;

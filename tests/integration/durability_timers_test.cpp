@@ -26,7 +26,7 @@ int64_t timestamp_of(const std::vector<Json>& h, const std::string& type) {
 }
 
 TEST(DurabilityTimers, ParkedWaitsFireAfterAllRoutersAreKilledAndRestarted) {
-  const int n = 1200;
+  const int n = scaled(1200, 400);
   const int64_t wait_ms = 3000;
   Cluster c;
   c.deploy("nap", Json::parse(R"({

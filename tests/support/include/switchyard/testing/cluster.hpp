@@ -151,6 +151,19 @@ class Cluster {
   std::vector<std::unique_ptr<ServeProcess>> routers_;
 };
 
+/// Load sizes for the fault-injection tests: `fast` in an optimised build, `slow` when the
+/// binaries are built with sanitizers or without optimisation (several times slower), so the
+/// suite stays within its time bounds everywhere.
+constexpr int scaled(int fast, int slow) {
+#if defined(__SANITIZE_ADDRESS__) || !defined(__OPTIMIZE__)
+  (void)fast;
+  return slow;
+#else
+  (void)slow;
+  return fast;
+#endif
+}
+
 /// "2026-01-02T03:04:05.678Z" -> ms since the epoch (nullopt when malformed).
 std::optional<int64_t> parse_rfc3339_ms(const std::string& text);
 /// Milliseconds since the epoch now (the clock history timestamps use).
