@@ -88,9 +88,10 @@ std::string event_text(const std::string& type, int64_t ms, const Json& details)
   s += rfc3339(ms);
   s += '"';
   if (details.is_object() && !details.empty()) {
-    std::string d = details.dump();
     s += ",";
-    s.append(d, 1, std::string::npos);  // drop the details' own '{', keep its '}'
+    size_t at = s.size();
+    append_json(s, details);
+    s.erase(at, 1);  // drop the details' own '{', keep its '}'
   } else {
     s += "}";
   }
@@ -441,7 +442,7 @@ asio::awaitable<Result<StartResult>> ExecutionService::start(const std::string& 
   if (!sm) {
     co_return Error{"NotFound", "state machine '" + state_machine + "' does not exist"};
   }
-  std::string input_text = input.dump();
+  std::string input_text = dump_json(input);
   if (input_text.size() > options_.max_payload_bytes) {
     co_return Error{"PayloadTooLarge", "the input is " + std::to_string(input_text.size()) +
                                            " bytes; the limit is " + std::to_string(options_.max_payload_bytes)};
@@ -526,7 +527,7 @@ asio::awaitable<Result<StartResult>> ExecutionService::start(const std::string& 
   Run run;
   run.cursor = asl::start_cursor(*def, "", input, now);
   req.fields.emplace_back("status", kRunning);
-  req.fields.emplace_back("r:0", run.to_json().dump());
+  req.fields.emplace_back("r:0", dump_json(run.to_json()));
   req.fields.emplace_back("rv:0", "0");
   if (auto t = def->timeout_ms()) {
     req.timeout_at_ms = now + *t;
@@ -720,7 +721,7 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
     t.set.emplace_back("status", status);
     t.set.emplace_back("stoppedAt", std::to_string(now_ms()));
     if (output != nullptr) {
-      t.set.emplace_back("output", output->dump());
+      t.set.emplace_back("output", dump_json(*output));
     } else {
       t.set.emplace_back("error", error);
       t.set.emplace_back("cause", cause);
@@ -799,7 +800,7 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
     if (result && task.wait_for_token) {
       // The hand-off was acknowledged: park. Nothing of this step stays in the
       // router; the completion API, or a timeout timer, resumes it.
-      t.set.emplace_back("r:" + item.run, run.to_json().dump());
+      t.set.emplace_back("r:" + item.run, dump_json(run.to_json()));
       t.set.emplace_back("rv:" + item.run, next_version);
       t.set.emplace_back("tw:" + item.run, next_version);
       if (task.timeout_ms) {
@@ -895,7 +896,7 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
       if (ok) {
         t.events.push_back(event_text("ExecutionSucceeded", env.now_ms,
                                       {{"executionSucceededEventDetails",
-                                        {{"output", output.dump()}, {"outputDetails", {{"truncated", false}}}}}}));
+                                        {{"output", dump_json(output)}, {"outputDetails", {{"truncated", false}}}}}}));
         finish("SUCCEEDED", &output, "", "");
       } else {
         t.events.push_back(event_text("ExecutionFailed", env.now_ms,
@@ -961,7 +962,7 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
               child.map_state = run.cursor.state;
             }
             std::string rid = prefix + "." + std::to_string(i);
-            t.set.emplace_back("r:" + rid, child.to_json().dump());
+            t.set.emplace_back("r:" + rid, dump_json(child.to_json()));
             t.set.emplace_back("rv:" + rid, "0");
             if (i < maxc) {
               t.work.push_back({"", exec, rid, "0", "enter", "", 1});
@@ -990,7 +991,7 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
     t.del.push_back("r:" + item.run);
     t.del.push_back("rv:" + item.run);
   } else if (!t.finished) {
-    t.set.emplace_back("r:" + item.run, run.to_json().dump());
+    t.set.emplace_back("r:" + item.run, dump_json(run.to_json()));
     t.set.emplace_back("rv:" + item.run, next_version);
   }
 

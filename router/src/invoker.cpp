@@ -198,16 +198,16 @@ asio::awaitable<Result<Json>> Invoker::call(const asl::InvokeTask& task, const C
   switch (target.kind) {
     case ResourceTarget::Kind::Function:
       function = target.name;
-      req.body = task.payload.dump();
+      req.body = dump_json(task.payload);
       break;
     case ResourceTarget::Kind::Url:
       url = target.name;
-      req.body = task.payload.dump();
+      req.body = dump_json(task.payload);
       break;
     case ResourceTarget::Kind::LambdaFunction:
       function = target.name;
       lambda = true;
-      req.body = task.payload.dump();
+      req.body = dump_json(task.payload);
       break;
     case ResourceTarget::Kind::LambdaInvoke: {
       if (!task.payload.is_object() || !task.payload.contains("FunctionName") ||

@@ -202,7 +202,7 @@ class Runner {
     return c;
   }
 
-  bool too_big(const Json& j) const { return j.dump().size() > env_.max_payload_bytes; }
+  bool too_big(const Json& j) const { return json_size(j) > env_.max_payload_bytes; }
 
   Step data_limit(const StateDef& st) {
     return fail("States.DataLimitExceeded", "The state/task '" + st.name +
@@ -286,15 +286,15 @@ class Runner {
   void entered(const StateDef& st) {
     emit(std::string(type_name(st.type)) + "StateEntered",
          Json{{"stateEnteredEventDetails",
-               {{"name", st.name}, {"input", cur_.input.dump()}, {"inputDetails", not_truncated()}}}});
+               {{"name", st.name}, {"input", dump_json(cur_.input)}, {"inputDetails", not_truncated()}}}});
   }
 
   void exited(const StateDef& st, const Json& output, const Json& assigned) {
-    Json d = {{"name", st.name}, {"output", output.dump()}, {"outputDetails", not_truncated()}};
+    Json d = {{"name", st.name}, {"output", dump_json(output)}, {"outputDetails", not_truncated()}};
     if (assigned.is_object() && !assigned.empty()) {
       Json texts = Json::object();
       for (const auto& [name, value] : assigned.items()) {
-        texts[name] = value.dump();
+        texts[name] = dump_json(value);
         vars_[name] = value;
       }
       d["assignedVariables"] = std::move(texts);
@@ -631,7 +631,7 @@ class Runner {
     }
     const ResourceInfo& info = st.resource_info;
     if (info.legacy_lambda) {
-      Json d = {{"resource", info.resource}, {"input", payload.dump()}, {"inputDetails", not_truncated()}};
+      Json d = {{"resource", info.resource}, {"input", dump_json(payload)}, {"inputDetails", not_truncated()}};
       if (*timeout) {
         d["timeoutInSeconds"] = **timeout;
       }
@@ -640,7 +640,7 @@ class Runner {
       Json d = {{"resourceType", info.resource_type},
                 {"resource", info.resource},
                 {"region", info.region},
-                {"parameters", payload.dump()}};
+                {"parameters", dump_json(payload)}};
       if (*timeout) {
         d["timeoutInSeconds"] = **timeout;
       }
@@ -688,12 +688,13 @@ class Runner {
     const ResourceInfo& info = st.resource_info;
     if (info.legacy_lambda) {
       emit("LambdaFunctionSucceeded",
-           Json{{"lambdaFunctionSucceededEventDetails", {{"output", result.dump()}, {"outputDetails", not_truncated()}}}});
+           Json{{"lambdaFunctionSucceededEventDetails",
+                 {{"output", dump_json(result)}, {"outputDetails", not_truncated()}}}});
     } else {
       emit("TaskSucceeded", Json{{"taskSucceededEventDetails",
                                   {{"resourceType", info.resource_type},
                                    {"resource", info.resource},
-                                   {"output", result.dump()},
+                                   {"output", dump_json(result)},
                                    {"outputDetails", not_truncated()}}}});
     }
     return after_result(st, result);

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -31,4 +32,11 @@ inline bool within_depth(const Json& j, size_t max = kMaxJsonDepth) {
   }
   return true;
 }
+/// The text of j.dump() (compact, keys sorted, UTF-8 as it is), faster: see json_text.cpp.
+std::string dump_json(const Json& j);
+/// Appends the text of j.dump() to `out`.
+void append_json(std::string& out, const Json& j);
+/// The length of j.dump(), without keeping the text.
+size_t json_size(const Json& j);
+
 }  // namespace switchyard

@@ -1,0 +1,51 @@
+// dump_json/append_json/json_size must give exactly nlohmann's dump() text.
+#include <gtest/gtest.h>
+
+#include "switchyard/asl/json.hpp"
+
+namespace switchyard {
+namespace {
+
+TEST(JsonText, SameTextAsNlohmannDump) {
+  const std::vector<Json> cases = {
+      Json(),
+      Json(true),
+      Json(false),
+      Json(0),
+      Json(-42),
+      Json(INT64_MIN),
+      Json(UINT64_MAX),
+      Json(1.5),
+      Json(1e300),
+      Json(0.1),
+      Json(-0.0),
+      Json(std::nan("")),
+      Json(""),
+      Json("plain"),
+      Json("quote \" backslash \\ slash /"),
+      Json(std::string("controls \b\f\n\r\t \x01\x1f\x7f end")),
+      Json(std::string("nul \0 inside", 12)),
+      Json("unicode: żółw, 日本, emoji 😀"),
+      Json::object(),
+      Json::array(),
+      Json::parse(R"({"b":1,"a":[1,2,{"z":null,"y":"x\"y"}],"c":{"nested":{"deep":[[],{}]}},"é":"ü"})"),
+      Json::parse(R"([{"payload":"xxxxxxxxxxxxxxxx"},"{\"payload\":\"x\"}",-1,2.25,true,null])"),
+  };
+  for (const auto& j : cases) {
+    EXPECT_EQ(dump_json(j), j.dump()) << j.dump();
+    EXPECT_EQ(json_size(j), j.dump().size()) << j.dump();
+    std::string out = "prefix:";
+    append_json(out, j);
+    EXPECT_EQ(out, "prefix:" + j.dump());
+  }
+}
+
+TEST(JsonText, InvalidUtf8ThrowsAsDumpDoes) {
+  Json bad = std::string("\xff\xfe");
+  EXPECT_THROW((void)bad.dump(), Json::type_error);
+  EXPECT_THROW((void)dump_json(bad), Json::type_error);
+  EXPECT_THROW((void)dump_json(Json{{"k", bad}}), Json::type_error);
+}
+
+}  // namespace
+}  // namespace switchyard
