@@ -51,16 +51,19 @@ using std::chrono::milliseconds;
 
 // ---- FinishNotifier -------------------------------------------------------
 
-void FinishNotifier::notify(const std::string& id) {
+void FinishNotifier::notify(const std::string& id, const Json* record) {
   auto [b, e] = waiters_.equal_range(id);
   for (auto it = b; it != e; ++it) {
-    it->second->cancel();
+    if (record != nullptr && it->second.record != nullptr) {
+      *it->second.record = *record;
+    }
+    it->second.timer->cancel();
   }
 }
 
-asio::awaitable<bool> FinishNotifier::wait(const std::string& id, milliseconds poll) {
+asio::awaitable<bool> FinishNotifier::wait(const std::string& id, milliseconds poll, std::optional<Json>* record) {
   asio::steady_timer timer(ex_, poll);
-  auto it = waiters_.emplace(id, &timer);
+  auto it = waiters_.emplace(id, Waiter{&timer, record});
   boost::system::error_code ec;
   co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   waiters_.erase(it);
@@ -438,7 +441,7 @@ asio::awaitable<ExecutionService::PutResult> ExecutionService::put_state_machine
 
 asio::awaitable<Result<StartResult>> ExecutionService::start(const std::string& state_machine, const Json& input,
                                                              const std::string& name) {
-  auto sm = co_await state_machines_.get(state_machine);
+  auto sm = co_await state_machines_.head(state_machine);  // (not the definition: the cache has it parsed)
   if (!sm) {
     co_return Error{"NotFound", "state machine '" + state_machine + "' does not exist"};
   }
@@ -579,26 +582,30 @@ asio::awaitable<std::optional<Json>> ExecutionService::describe(const std::strin
 asio::awaitable<std::optional<Json>> ExecutionService::wait(const std::string& id, milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   milliseconds poll{10};
-  auto rec = co_await describe(id);
-  while (rec && (*rec)["status"] == kRunning) {
+  // Local finishes wake us at once, with the finished record; the poll finds
+  // finishes by other routers, reading only the status until it changes (the
+  // whole record once, at the end).
+  std::vector<std::string> fields{"status"};  // (a braced list in the call trips GCC 12's coroutines)
+  auto status = co_await executions_.read(id, fields);
+  bool running = status && status->front() && *status->front() == kRunning;
+  while (running) {
     auto left = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
-      co_return co_await describe(id);
+      break;
     }
-    // Local finishes wake us at once; the poll finds finishes by other routers,
-    // reading only the status until it changes (the whole record once, at the end).
-    bool notified = co_await notifier_.wait(id, std::min(poll, left));
+    std::optional<Json> finished;
+    bool notified = co_await notifier_.wait(id, std::min(poll, left), &finished);
     poll = std::min(poll * 2, milliseconds{250});
-    if (!notified) {
-      std::vector<std::string> fields{"status"};  // (a braced list in the call trips GCC 12's coroutines)
-      auto status = co_await executions_.read(id, fields);
-      if (status && status->front() && *status->front() == kRunning) {
-        continue;
-      }
+    if (finished) {
+      co_return finished;
     }
-    rec = co_await describe(id);
+    if (notified) {
+      break;  // ended here without a record (stopped, timed out): read it
+    }
+    status = co_await executions_.read(id, fields);
+    running = status && status->front() && *status->front() == kRunning;
   }
-  co_return rec;
+  co_return co_await describe(id);
 }
 
 asio::awaitable<Result<Json>> ExecutionService::stop(const std::string& id, const std::string& error,
@@ -685,8 +692,9 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process(store:
     // (the version guard of the next commit covers a stop or a race meanwhile).
     co_return co_await process_run(item, in->rec, in.get(), carry);
   }
-  std::vector<std::string> fields{"id",        "status", "stateMachine", "revision",        "name",
-                                  "input",     "startedAt", "ev",        "r:" + item.run, "rv:" + item.run};
+  std::vector<std::string> fields{"id",        "status",    "stateMachine", "revision",      "name",
+                                  "input",     "startedAt", "ev",           "r:" + item.run, "rv:" + item.run,
+                                  "type"};
   auto values = co_await executions_.read(item.exec, fields);
   if (!values) {
     co_await drop_counted(executions_, item.id);
@@ -1021,8 +1029,14 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
     t.report_events = true;
   }
   auto committed = co_await commit_counted(executions_, t);
-  if (committed.outcome == store::CommitOutcome::Committed && t.finished) {
-    notifier_.notify(exec);
+  if (committed.outcome == store::CommitOutcome::Committed && t.finished && notifier_.waited(exec)) {
+    // Waiters here get the record as describe() would read it back.
+    std::map<std::string, std::string> fin = rec;
+    for (const auto& [k, v] : t.set) {
+      fin[k] = v;
+    }
+    Json record = execution_json(fin);
+    notifier_.notify(exec, &record);
   }
   if (!next || committed.outcome != store::CommitOutcome::Committed) {
     co_return std::nullopt;

@@ -31,6 +31,20 @@ asio::awaitable<PutOutcome> StateMachineStore::put(const std::string& name, cons
   co_return out;
 }
 
+asio::awaitable<std::optional<StateMachineRecord>> StateMachineStore::head(const std::string& name) {
+  std::vector<std::string> args{"HMGET", keys::state_machine(name), "name", "revision", "type"};
+  Reply r = co_await redis_.command(std::move(args));
+  r.check();
+  if (r.elements.size() != 3 || r.elements[0].is_nil()) {
+    co_return std::nullopt;
+  }
+  StateMachineRecord rec;
+  rec.name = r.elements[0].str;
+  rec.revision = std::stoll(r.elements[1].str);
+  rec.type = r.elements[2].str;
+  co_return rec;
+}
+
 asio::awaitable<std::optional<StateMachineRecord>> StateMachineStore::get(const std::string& name) {
   std::vector<std::string> args1{"HMGET", keys::state_machine(name), "name", "revision", "type", "definition",
                                      "triggers", "createdAt", "updatedAt"};

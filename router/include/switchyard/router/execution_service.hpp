@@ -46,13 +46,23 @@ struct StartResult {
 class FinishNotifier {
  public:
   explicit FinishNotifier(boost::asio::any_io_executor ex) : ex_(std::move(ex)) {}
-  void notify(const std::string& id);
-  /// Waits until notify(id) or `poll` elapses; returns true when notified.
-  boost::asio::awaitable<bool> wait(const std::string& id, std::chrono::milliseconds poll);
+  /// Wakes the waiters of `id`; with `record` (the finished execution as describe()
+  /// shows it), they need not read it back.
+  void notify(const std::string& id, const Json* record = nullptr);
+  /// Whether anyone waits for `id` here (so that a record is worth building).
+  bool waited(const std::string& id) const { return waiters_.count(id) != 0U; }
+  /// Waits until notify(id) or `poll` elapses; returns true when notified, and sets
+  /// `*record` when the notifier passed one.
+  boost::asio::awaitable<bool> wait(const std::string& id, std::chrono::milliseconds poll,
+                                    std::optional<Json>* record = nullptr);
 
  private:
+  struct Waiter {
+    boost::asio::steady_timer* timer;
+    std::optional<Json>* record;
+  };
   boost::asio::any_io_executor ex_;
-  std::multimap<std::string, boost::asio::steady_timer*> waiters_;
+  std::multimap<std::string, Waiter> waiters_;
 };
 
 class ExecutionService {

@@ -36,6 +36,9 @@ class StateMachineStore {
                                          const std::string& type, const std::string& triggers,
                                          const std::string& now);
   boost::asio::awaitable<std::optional<StateMachineRecord>> get(const std::string& name);
+  /// get() without the definition, triggers and times (name, revision, type only):
+  /// what starting an execution needs, without copying the definition each time.
+  boost::asio::awaitable<std::optional<StateMachineRecord>> head(const std::string& name);
   /// The definition text of one revision; nullopt when unknown.
   boost::asio::awaitable<std::optional<std::string>> revision(const std::string& name, int64_t revision);
   /// Names in lexical order after `after` (exclusive), at most `limit`.
