@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Switchyard vs Restate, back to back on this machine, same client, same echo
 # function: the Restate peer harness (../shared/peers/restate, see its README)
-# runs restate-server + its Node echo function; Switchyard's Tasks call that
-# same echo process (Resource http://127.0.0.1:$ECHO_PORT/echo).
+# runs restate-server and its Node SDK endpoint; both systems' steps call one
+# echo process on $ECHO_PORT (Switchyard's Tasks: Resource
+# http://127.0.0.1:$ECHO_PORT/echo). ECHO=node: the harness's Node echo.mjs;
+# ECHO=cpp: Switchyard's C++ echo example function (B2's definition), started
+# here on that port first (the harness's echo.mjs then cannot bind it and exits).
 #
 # Per repetition, alternating systems:
 #   B2   10 steps, each an HTTP call to echo, C workflows in flight: steps/s
@@ -13,10 +16,10 @@
 #
 # Knobs: K=2000 C=64 KLAT=300 REPS=3 MAXS=120 FSYNC_MODES="everysec always"
 #        LOADGEN=sy (sy_loaddriver) | node (the harness's load.mjs) for both systems
-#        RESTATE_DIR=<root>/../shared/peers/restate
+#        RESTATE_DIR=<root>/../shared/peers/restate  ECHO=node|cpp (default node)
 . "$(dirname "$0")/lib.sh"
 : "${K:=2000}" "${C:=64}" "${KLAT:=300}" "${REPS:=3}" "${MAXS:=120}" "${FSYNC_MODES:=everysec always}"
-: "${LOADGEN:=sy}" "${RESTATE_DIR:=$(cd "$ROOT/.." && pwd)/shared/peers/restate}" "${ECHO_PORT:=$(free_port)}"
+: "${ECHO:=node}" "${LOADGEN:=sy}" "${RESTATE_DIR:=$(cd "$ROOT/.." && pwd)/shared/peers/restate}" "${ECHO_PORT:=$(free_port)}"
 N=10
 PAYLOAD=xxxxxxxxxxxxxxxx
 [ -x "$RESTATE_DIR/node_modules/@restatedev/restate-server-linux-x64/bin/restate-server" ] \
@@ -25,11 +28,17 @@ bench_init
 WORK=$(mktemp -d -t sy-compare.XXXXXX)
 cleanup() {
   sy_stop_all
+  [ -n "${CPP_ECHO_PID:-}" ] && kill -TERM "$CPP_ECHO_PID" 2>/dev/null
   (cd "$RESTATE_DIR" && ./stop.sh > /dev/null 2>&1) || true
   rm -rf -- "$WORK"
 }
 trap cleanup EXIT
 
+if [ "$ECHO" = cpp ]; then
+  PORT=$ECHO_PORT "$ECHO_BIN" > "$WORK/echo.log" 2>&1 &
+  CPP_ECHO_PID=$!
+  for i in $(seq 1 100); do curl -s -m 1 -o /dev/null "http://127.0.0.1:$ECHO_PORT/" && break; sleep 0.05; done
+fi
 log "starting restate (harness $RESTATE_DIR)"
 # Free ports, not the harness's defaults: something else on the machine may hold those.
 (cd "$RESTATE_DIR" && INGRESS_PORT=$(free_port) ADMIN_PORT=$(free_port) NODE_PORT=$(free_port) SVC_PORT=$(free_port) \
@@ -37,6 +46,7 @@ log "starting restate (harness $RESTATE_DIR)"
   || die "restate did not start: $(cat "$WORK/restate-start.log")"
 # shellcheck disable=SC1091
 . "$RESTATE_DIR/.run/state"  # SERVER_PID, ECHO_PID, SVC_PID, INGRESS
+[ "$ECHO" = cpp ] && ECHO_PID=$CPP_ECHO_PID
 ECHO_URL="http://127.0.0.1:$ECHO_PORT/echo"
 
 declare -A URLS PIDS DATAS
@@ -113,8 +123,9 @@ r_steps=$(echo "$(med restate-b2 2) * $N" | bc -l)
 # CPU per step of each side in the c=64 runs (server processes; the shared echo separately).
 r_cpu=$(( $(med restate-b2 6) / N ))
 echo_cpu=$(( $(med restate-b2 7) / N ))
-line=$(printf 'CMP restate %s vs switchyard, %s reps (median), echo = the harness'"'"'s Node echo, load gen %s: B2 %s steps c=%s: restate %.0f steps/s' \
-  "$(jq -r .dependencies[\"@restatedev/restate-server\"] "$RESTATE_DIR/package.json")" "$REPS" "$LOADGEN" "$N" "$C" "$r_steps")
+line=$(printf 'CMP restate %s vs switchyard, %s reps (median), echo = %s, load gen %s: B2 %s steps c=%s: restate %.0f steps/s' \
+  "$(jq -r .dependencies[\"@restatedev/restate-server\"] "$RESTATE_DIR/package.json")" "$REPS" \
+  "$([ "$ECHO" = cpp ] && echo "Switchyard's C++ echo" || echo "the harness's Node echo")" "$LOADGEN" "$N" "$C" "$r_steps")
 for mode in $FSYNC_MODES; do
   s=$(echo "$(med "sy-$mode-b2" 2) * $N" | bc -l)
   line+=$(printf ', switchyard[%s] %.0f steps/s = %.1fx' "$mode" "$s" "$(echo "$s / $r_steps" | bc -l)")
