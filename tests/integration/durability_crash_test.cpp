@@ -215,6 +215,7 @@ TEST(Durability, RoutersKilledEveryFewSecondsLoseAndDoubleNothing) {
   EXPECT_GT(held_at_kill.load(), 0) << "the kills should hit routers in the middle of work";
   expect_all_correct(c, ids, ns);
   expect_drained(c);
+  EXPECT_EQ(c.health(), "") << "a process died or reported a sanitizer error on its own";
 }
 
 TEST(Durability, RedisCrashAndRestartMidRunLosesNothing) {
@@ -251,6 +252,7 @@ TEST(Durability, RedisCrashAndRestartMidRunLosesNothing) {
   for (size_t i = 0; i < c.router_count(); ++i) {
     EXPECT_TRUE(c.router(i).running()) << "a router exited when Redis went away\n" << c.router(i).log();
   }
+  EXPECT_EQ(c.health(), "") << "a process died or reported a sanitizer error on its own";
 }
 
 // A router paused (SIGSTOP) longer than its lease while it holds work: the others
@@ -367,6 +369,7 @@ TEST(Durability, StaleRouterAfterSigstopCannotCommitOverNewerState) {
   }
   EXPECT_TRUE(stale.running()) << stale.log();
   expect_drained(c);
+  EXPECT_EQ(c.health(), "") << "a process died or reported a sanitizer error on its own";
 }
 
 // Reclaim must find a dead router's items wherever they sit in the pending list.

@@ -73,6 +73,7 @@ TEST(DurabilityLifecycle, StopInsideAMapAbortsAndNothingIsAppendedAfterwards) {
   EXPECT_EQ(again.status, 200) << again.body;
   EXPECT_EQ(Json::parse(again.body, nullptr, false)["error"], "Test.Stop") << again.body;
   EXPECT_EQ(c.history(id).size(), h.size());
+  EXPECT_EQ(c.health(), "") << "a process died or reported a sanitizer error on its own";
 }
 
 TEST(DurabilityLifecycle, StartByNameIsIdempotentAcrossGateways) {
@@ -125,6 +126,7 @@ TEST(DurabilityLifecycle, StartByNameIsIdempotentAcrossGateways) {
                            R"({"name": "order-42", "input": {"order": 42}})");
   EXPECT_EQ(same.status, 200);
   EXPECT_EQ(Json::parse(same.body)["status"], "SUCCEEDED");
+  EXPECT_EQ(c.health(), "") << "a process died or reported a sanitizer error on its own";
 }
 
 TEST(DurabilityLifecycle, RetentionExpiresFinishedExecutionsButNeverRunningOnes) {
@@ -173,6 +175,7 @@ TEST(DurabilityLifecycle, RetentionExpiresFinishedExecutionsButNeverRunningOnes)
   bool gone = wait_until([&] { return http_request(c.port(), "GET", "/v1/executions/" + slow).status == 404; },
                          seconds{5});
   EXPECT_TRUE(gone);
+  EXPECT_EQ(c.health(), "") << "a process died or reported a sanitizer error on its own";
 }
 
 }  // namespace

@@ -90,6 +90,7 @@ TEST(DurabilityTimers, ParkedWaitsFireAfterAllRoutersAreKilledAndRestarted) {
   // Generous: new processes start, connect and drain a backlog on 2 shared cores.
   EXPECT_LT(max, 10000);
   EXPECT_EQ(c.redis().cli_int("ZCARD sy:timers"), 0);
+  EXPECT_EQ(c.health(), "") << "a process died or reported a sanitizer error on its own";
 }
 
 }  // namespace

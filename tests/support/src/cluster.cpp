@@ -268,6 +268,29 @@ std::string Cluster::logs() const {
   return out;
 }
 
+std::string Cluster::health() {
+  std::string out;
+  auto check = [&](ServeProcess& p, const std::string& what) {
+    if (!p.running()) {
+      out += what + " is not running\n";
+    }
+    std::istringstream in(p.log());
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.find("Sanitizer") != std::string::npos || line.find("runtime error:") != std::string::npos) {
+        out += what + ": " + line + "\n";
+      }
+    }
+  };
+  for (size_t i = 0; i < gateways_.size(); ++i) {
+    check(*gateways_[i], "gateway " + std::to_string(i));
+  }
+  for (size_t i = 0; i < routers_.size(); ++i) {
+    check(*routers_[i], "router " + std::to_string(i));
+  }
+  return out;
+}
+
 void Cluster::deploy(const std::string& name, const Json& definition, const std::string& type) {
   Json body{{"type", type}, {"definition", definition}};
   auto r = http_request(port(), "PUT", "/v1/state-machines/" + name, body.dump());

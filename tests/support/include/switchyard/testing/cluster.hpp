@@ -124,6 +124,9 @@ class Cluster {
   int port(size_t gateway_index = 0) const { return gateways_.at(gateway_index)->port(); }
   /// Every process's log (for failure messages; the tail of each).
   std::string logs() const;
+  /// What went wrong on its own, one line each ("" when nothing): a gateway or router that is
+  /// not running (the tests restart what they kill), and sanitizer or UBSan reports in any log.
+  std::string health();
 
   /// PUT /v1/state-machines/<name>; throws unless 200/201.
   void deploy(const std::string& name, const nlohmann::json& definition, const std::string& type = "STANDARD");
