@@ -168,13 +168,14 @@ when the run started (the machine is shared: compare rows taken under similar lo
 |---|---|---|---|---|---|
 EOF
   fi
-  printf '| %s | %s | %s | %s | %s | %s |\n' "$(date -u +%FT%TZ)" "$1" "$(commit_id)" \
+  printf '| %s | %s | %s | %s | %s | %s |\n' "$(date -u +%FT%TZ)" "$1" "${COMMIT:-$(commit_id)}" \
     "$(build_type) fsync=$APPENDFSYNC" "$MACHINE" "$2" >> "$RESULTS"
 }
 
 bench_init() {
   find_build
   MACHINE=$(machine)
+  COMMIT=$(commit_id)  # HEAD when the run started (the build may be older: see the build column)
   trap 'sy_stop_all' EXIT
   trap 'exit 130' INT TERM
 }
