@@ -663,6 +663,12 @@ TEST(Callbacks, WaitingStepsSurviveTheRouterKilledAndTheirCompletionsStillArrive
 
 // ---- memory --------------------------------------------------------------------------------
 
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAddressSanitizer = true;
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+
 long rss_kib(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string line;
@@ -725,8 +731,12 @@ TEST(Callbacks, ThousandsOfWaitingStepsCostRedisMemoryNotRouterMemory) {
   ::testing::Test::RecordProperty("router_rss_growth_kib", std::to_string(rss_growth_kib));
   ::testing::Test::RecordProperty("redis_bytes_per_waiting_step", std::to_string(redis_bytes_per_step));
   // Holding a coroutine, a connection or a buffer per waiting step would cost several KiB each
-  // (3000 steps: > 6 MiB); flat means well under one KiB per step.
-  EXPECT_LT(rss_growth_kib, 3000) << "router RSS grew with the number of waiting steps";
+  // (3000 steps: > 6 MiB); flat means well under one KiB per step. Under AddressSanitizer RSS
+  // measures its quarantine of freed blocks (up to 256 MiB by design), not what the router holds,
+  // so only the plain build asserts it.
+  if (!kAddressSanitizer) {
+    EXPECT_LT(rss_growth_kib, 3000) << "router RSS grew with the number of waiting steps";
+  }
   EXPECT_GT(redis_bytes_per_step, 200);  // the waiting steps are in Redis
   // Every one of them can still be completed.
   TaskClient client = client_for(s.port());

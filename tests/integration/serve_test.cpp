@@ -167,6 +167,9 @@ TEST(Serve, BadInputGetsClearErrors) {
   EXPECT_EQ(s.request("POST", "/v1/state-machines/p/executions", large).status, 413);
   // Bad names -> 400.
   EXPECT_EQ(s.request("PUT", "/v1/state-machines/bad%20name", "{}").status, 400);
+  // Hostile nesting (which would overflow a recursive printer) -> 400.
+  std::string deep = "{\"input\": " + std::string(100000, '[') + std::string(100000, ']') + "}";
+  EXPECT_EQ(s.request("POST", "/v1/state-machines/p/executions", deep).status, 400);
   // The server is still healthy.
   EXPECT_EQ(s.request("GET", "/healthz").status, 200);
 }
@@ -235,6 +238,23 @@ TEST(Serve, SigtermStopsGracefullyAndStopsRedis) {
   std::ifstream stat("/proc/" + std::to_string(redis_pid) + "/stat");
   std::string content((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
   EXPECT_TRUE(content.empty() || content.find(") Z ") != std::string::npos);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(ServeAuth, TokenGuardsTheApiButNotHealthTasksOrHooks) {
+  switchyard::testing::ServeOptions o;
+  o.env = {{"SWITCHYARD_TOKEN", "s3cret-token"}};
+  SwitchyardServer s(o);
+  EXPECT_EQ(s.request("GET", "/healthz").status, 200);
+  auto denied = s.request("GET", "/v1/state-machines");
+  EXPECT_EQ(denied.status, 401);
+  EXPECT_EQ(s.request("GET", "/v1/state-machines", "", {{"Authorization", "Bearer wrong-token!"}}).status, 401);
+  EXPECT_EQ(s.request("GET", "/v1/state-machines", "", {{"Authorization", "Bearer s3cret-token"}}).status, 200);
+  // A task token is its own credential: an unknown one is 404, not 401.
+  EXPECT_EQ(s.request("POST", "/v1/tasks/nope_0_abc/success", "{}").status, 404);
 }
 
 }  // namespace
