@@ -5,6 +5,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
 #include <iostream>
 
 #include "router_metrics.hpp"
@@ -144,9 +145,19 @@ asio::awaitable<void> Worker::reclaim_loop() {
 asio::awaitable<void> Worker::timer_loop() {
   while (!stopping_) {
     try {
-      auto fired = co_await service_.executions().fire_timers(now_ms(), options_.timer_batch);
-      RouterMetrics::get().timers_fired.inc(static_cast<double>(fired));
-      if (fired >= options_.timer_batch) {
+      // Due timers are work of executions already running: this router takes them itself,
+      // ahead of the new executions queued in the stream, up to twice its in-flight limit
+      // (read_loop stops reading at the limit, so timers win when the router is saturated).
+      int take = stopping_ ? 0
+                           : std::clamp(2 * options_.max_in_flight - static_cast<int>(in_flight_.size()), 0,
+                                        options_.timer_batch);
+      auto fired = co_await service_.executions().fire_timers(now_ms(), options_.timer_batch, take,
+                                                              now_ms() + options_.lease.count());
+      RouterMetrics::get().timers_fired.inc(static_cast<double>(fired.fired()));
+      for (auto& item : fired.leased) {
+        dispatch(std::move(item));
+      }
+      if (fired.fired() >= static_cast<size_t>(options_.timer_batch)) {
         continue;  // more are due: keep going without sleeping
       }
     } catch (const std::exception& e) {

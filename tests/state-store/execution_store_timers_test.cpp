@@ -1,0 +1,114 @@
+// ExecutionStore::fire_timers against a real redis-server: which due timers become
+// leases of the caller, which go to the work stream, and that each fires once.
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <future>
+#include <optional>
+
+#include "switchyard/store/execution_store.hpp"
+#include "switchyard/store/keys.hpp"
+#include "switchyard/store/redis.hpp"
+#include "switchyard/testing/process.hpp"
+
+namespace switchyard::store {
+namespace {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+template <typename T>
+T run(asio::io_context& ioc, asio::awaitable<T> aw) {
+  auto f = asio::co_spawn(ioc, std::move(aw), asio::use_future);
+  ioc.restart();
+  auto deadline = std::chrono::steady_clock::now() + 10s;  // a hang fails the test instead of blocking ctest
+  while (f.wait_for(0s) != std::future_status::ready && std::chrono::steady_clock::now() < deadline) {
+    ioc.run_one_for(20ms);
+  }
+  if (f.wait_for(0s) != std::future_status::ready) {
+    throw std::runtime_error("test coroutine did not finish in time");
+  }
+  return f.get();
+}
+
+class FireTimers : public ::testing::Test {
+ protected:
+  testing::RedisServer server;
+  asio::io_context ioc;
+  Redis redis{ioc.get_executor(), Address::parse(server.url())};
+  ExecutionStore store{redis};
+
+  Reply cmd(std::vector<std::string> args) { return run(ioc, redis.command(std::move(args))); }
+  void add_timer(int64_t due, const std::string& member) {
+    cmd({"ZADD", std::string(keys::kTimers), std::to_string(due), member});
+  }
+  std::optional<std::string> score(const std::string& member) {
+    Reply r = cmd({"ZSCORE", std::string(keys::kTimers), member});
+    return r.is_nil() ? std::nullopt : std::optional<std::string>(r.str);
+  }
+};
+
+TEST_F(FireTimers, TheFirstTakeDueTimersBecomeLeasesAndTheRestGoToTheStream) {
+  add_timer(100, "x1|0|3|timer");
+  add_timer(200, "x2|0.1|7|hb");
+  add_timer(300, "x3|0|1|enter");
+  add_timer(5000, "x4|0|1|timer");  // not due yet
+  FiredTimers f = run(ioc, store.fire_timers(1000, 10, 2, 16000));
+  ASSERT_EQ(f.leased.size(), 2u);
+  EXPECT_EQ(f.queued, 1);
+  EXPECT_EQ(f.fired(), 3u);
+  // Earliest first, parsed from the member; the lease is the member itself.
+  EXPECT_EQ(f.leased[0].id, "x1|0|3|timer");
+  EXPECT_EQ(f.leased[0].exec, "x1");
+  EXPECT_EQ(f.leased[0].run, "0");
+  EXPECT_EQ(f.leased[0].version, "3");
+  EXPECT_EQ(f.leased[0].kind, "timer");
+  EXPECT_EQ(f.leased[1].run, "0.1");
+  EXPECT_EQ(f.leased[1].kind, "hb");
+  // Leases stay in the zset until their end; the queued one left it for the stream.
+  EXPECT_EQ(score("x1|0|3|timer"), "16000");
+  EXPECT_EQ(score("x2|0.1|7|hb"), "16000");
+  EXPECT_EQ(score("x3|0|1|enter"), std::nullopt);
+  EXPECT_EQ(score("x4|0|1|timer"), "5000");
+  Reply xs = cmd({"XRANGE", std::string(keys::kWork), "-", "+"});
+  ASSERT_EQ(xs.elements.size(), 1u);
+  const auto& fields = xs.elements[0].elements[1].elements;
+  ASSERT_GE(fields.size(), 8u);
+  EXPECT_EQ(fields[1].str, "x3");
+  EXPECT_EQ(fields[7].str, "enter");
+  // Nothing fires twice: the leases are not due again before their end.
+  FiredTimers again = run(ioc, store.fire_timers(1000, 10, 10, 17000));
+  EXPECT_EQ(again.fired(), 0u);
+  // A lease whose holder died (not committed, not renewed) fires again after its end.
+  FiredTimers later = run(ioc, store.fire_timers(16000, 10, 0, 31000));
+  EXPECT_EQ(later.leased.size(), 0u);
+  EXPECT_EQ(later.queued, 3);  // x1 and x2 again, and x4
+}
+
+TEST_F(FireTimers, TakeZeroQueuesEverythingAndAMalformedMemberIsDropped) {
+  add_timer(100, "x1|0|3|timer");
+  add_timer(100, "garbage");
+  FiredTimers f = run(ioc, store.fire_timers(1000, 10, 0, 16000));
+  EXPECT_TRUE(f.leased.empty());
+  EXPECT_EQ(f.queued, 1);
+  EXPECT_EQ(cmd({"ZCARD", std::string(keys::kTimers)}).integer, 0);
+  EXPECT_EQ(cmd({"XLEN", std::string(keys::kWork)}).integer, 1);
+}
+
+TEST_F(FireTimers, ALimitBelowTheDueCountLeavesTheRestForTheNextCall) {
+  for (int i = 0; i < 5; ++i) {
+    add_timer(100 + i, "x" + std::to_string(i) + "|0|1|timer");
+  }
+  FiredTimers f = run(ioc, store.fire_timers(1000, 3, 3, 16000));
+  EXPECT_EQ(f.leased.size(), 3u);
+  EXPECT_EQ(f.queued, 0);
+  FiredTimers g = run(ioc, store.fire_timers(1000, 3, 3, 16000));
+  ASSERT_EQ(g.leased.size(), 2u);
+  EXPECT_EQ(g.leased[0].exec, "x3");
+  EXPECT_EQ(g.leased[1].exec, "x4");
+}
+
+}  // namespace
+}  // namespace switchyard::store
