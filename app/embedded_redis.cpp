@@ -58,7 +58,11 @@ EmbeddedRedis::EmbeddedRedis(const fs::path& data_dir, const std::string& append
   fs::remove(socket_);
   std::vector<std::string> argv{"redis-server", "--port", "0", "--unixsocket", socket_.string(), "--unixsocketperm",
                                 "700", "--dir", dir.string(), "--appendonly", "yes", "--appendfsync", appendfsync,
-                                "--save", "", "--logfile", (dir / "redis.log").string(), "--pidfile", (dir / "redis.pid").string(),
+                                "--save", "",
+                                // An execution's hash (a dozen small fields) stays a compact listpack
+                                // (about half the memory of a hashtable) unless a field passes 1 KiB.
+                                "--hash-max-listpack-value", "1024", "--hash-max-listpack-entries", "128",
+                                "--logfile", (dir / "redis.log").string(), "--pidfile", (dir / "redis.pid").string(),
                                 "--daemonize", "no"};
   pid_t parent = getpid();
   pid_ = fork();
