@@ -258,3 +258,28 @@ TEST(ServeAuth, TokenGuardsTheApiButNotHealthTasksOrHooks) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(ServeCli, AnUnknownOptionIsAnErrorNotIgnored) {
+  using namespace std::chrono_literals;
+  switchyard::testing::TempDir dir;
+  // --port is not an option (--listen is): starting on some other port instead would be a trap.
+  switchyard::testing::Process p({SWITCHYARD_BINARY, "serve", "--port", "18080", "--data-dir",
+                                  (dir.path() / "data").string()},
+                                 {}, dir.path() / "serve.log");
+  auto st = p.wait(10s);
+  ASSERT_TRUE(st.has_value()) << "serve kept running with an unknown option";
+  ASSERT_TRUE(WIFEXITED(*st));
+  EXPECT_EQ(WEXITSTATUS(*st), 2);
+  EXPECT_NE(p.log().find("unknown option --port"), std::string::npos) << p.log();
+  // The same for a client verb.
+  switchyard::testing::Process c({SWITCHYARD_BINARY, "describe", "x", "--sever", "http://127.0.0.1:1"}, {},
+                                 dir.path() / "cli.log");
+  auto cst = c.wait(10s);
+  ASSERT_TRUE(cst.has_value());
+  EXPECT_EQ(WEXITSTATUS(*cst), 2);
+  EXPECT_NE(c.log().find("unknown option --sever"), std::string::npos) << c.log();
+}
+
+}  // namespace
