@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # B4 (DESIGN.md §6): N executions (default 100,000) parked in a 5 s Wait, then
 # woken. One gateway, one router, redis-server (AOF, APPENDFSYNC). Figures:
+# Redis bytes per parked execution (INFO used_memory delta over MEM_N = 20,000
+# executions of a copy parked at once in a 1 h Wait, before the main run),
 # Redis bytes per execution (INFO used_memory after all woke minus before,
 # divided by N: a finished execution as retention keeps it; and per parked
 # execution, from MEMORY USAGE of a sample of parked ones plus their share of
@@ -8,17 +10,18 @@
 # WaitStateExited timestamp minus (WaitStateEntered timestamp + 5 s), p50/p99/max.
 # Starts run at concurrency 64 as fast as the gateway takes them, so the
 # executions are parked and woken while starts still arrive.
-# Knobs: N=100000 (max 200000) MAXS=600 (wall-clock bound)
+# Knobs: N=100000 (max 200000) MEM_N=20000 MAXS=600 (wall-clock bound)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_cluster.sh"
-: "${N:=${1:-100000}}" "${MAXS:=600}"
+: "${N:=${1:-100000}}" "${MEM_N:=20000}" "${MAXS:=600}"
 cluster_init
 cluster_start 1
-out=$(node "$LT_DIR/driver.js" b4 --port "$GATEWAY_PORT" --redis "$SOCK" --n "$N" --concurrency 64 \
+out=$(node "$LT_DIR/driver.js" b4 --port "$GATEWAY_PORT" --redis "$SOCK" --n "$N" --mem-n "$MEM_N" --concurrency 64 \
   --pids "${ROUTER_PIDS[0]}" --wait-seconds 5 --max-seconds "$MAXS")
 log "$out"
-line=$(printf 'B4 %s executions in a 5 s Wait (1 gateway, 1 router), %s woken, started at %s/s: Redis %s B/execution (used_memory delta / N, after all woke), %s B/parked execution (MEMORY USAGE sample); router RSS peak %s MB; wake-up lateness p50 %s ms, p99 %s ms, max %s ms (work stream backlog peak %s items; router CPU %s cores, runnable but waiting for a CPU %s cores)' \
+line=$(printf 'B4 %s executions in a 5 s Wait (1 gateway, 1 router), %s woken, started at %s/s: Redis %s B/parked execution (used_memory delta over %s executions parked at once in a 1 h Wait), %s B/execution (used_memory delta / N, after all woke), %s B/parked execution (MEMORY USAGE sample); router RSS peak %s MB; wake-up lateness p50 %s ms, p99 %s ms, max %s ms (work stream backlog peak %s items; router CPU %s cores, runnable but waiting for a CPU %s cores)' \
   "$(jget "$out" .executions)" "$(jget "$out" .finished)" "$(jget "$out" .starts_per_s)" \
+  "$(jget "$out" .redis_bytes_per_parked_execution_used_memory)" "$(jget "$out" .parked_at_once)" \
   "$(jget "$out" .redis_bytes_per_execution)" "$(jget "$out" .redis_bytes_per_parked_execution)" \
   "$(jget "$out" .router_rss_peak_mb)" "$(jget "$out" .lateness_ms.p50)" "$(jget "$out" .lateness_ms.p99)" \
   "$(jget "$out" .lateness_ms.max)" "$(jget "$out" .work_backlog_peak)" "$(jget "$out" .router_cpu_cores)" \

@@ -274,6 +274,29 @@ async function b4(a) {
   });
   // A few warm-up executions so the baseline includes the state machine and the stream/group.
   for (let i = 0; i < 10; i++) await fin.wait(await start(port, 'b4', { warm: i }));
+  // Memory per parked execution, measured where nothing else moves: M executions of a copy
+  // in a 1 h Wait, all parked at once (used_memory delta / M). They stay parked to the end.
+  const m = Math.min(Number(a['mem-n'] || 20000), n);
+  await deploy(port, 'b4mem', {
+    StartAt: 'Park',
+    States: { Park: { Type: 'Wait', Seconds: 3600, Next: 'Done' }, Done: { Type: 'Succeed' } },
+  });
+  await fin.wait(await start(port, 'b4', { warm: 'mem' }));
+  const memBase = await usedMemory(redis);
+  const timersBase = await redis.send(['ZCARD', 'sy:timers']);
+  {
+    let k = 0;
+    const w = async () => {
+      while (k < m && now() < deadline) {
+        k++;
+        await start(port, 'b4mem', { i: k });
+      }
+    };
+    await Promise.all(Array.from({ length: conc }, w));
+  }
+  while (now() < deadline && (await redis.send(['ZCARD', 'sy:timers'])) < timersBase + m) await sleep(100);
+  const parkedAtOnce = (await redis.send(['ZCARD', 'sy:timers'])) - timersBase;
+  const memParked = await usedMemory(redis);
   const baseline = await usedMemory(redis);
   let peakRss = rss(pids);
   let peakParked = 0;
@@ -378,6 +401,8 @@ async function b4(a) {
     redis_bytes_per_execution: Math.round((memAfterAll - baseline) / n),
     redis_bytes_per_execution_after_start: Math.round((memAfterStart - baseline) / n),
     redis_bytes_per_parked_execution: Math.round(parkedBytes),
+    parked_at_once: parkedAtOnce,
+    redis_bytes_per_parked_execution_used_memory: Math.round((memParked - memBase) / Math.max(1, parkedAtOnce)),
     router_rss_peak_mb: +(peakRss / 1048576).toFixed(1),
     router_cpu_cores: +routerCpu.toFixed(2),
     router_runqueue_wait_cores: +routerWait.toFixed(2),
