@@ -19,6 +19,7 @@
 #include <cmath>
 
 #include "model.hpp"
+#include "path_engine.hpp"
 #include "retry.hpp"
 #include "switchyard/asl/choice.hpp"
 #include "switchyard/asl/intrinsics.hpp"
@@ -84,45 +85,6 @@ HistoryEvent task_started_event(const InvokeTask& task) {
 namespace {
 
 using Step = std::optional<Next>;  // nullopt: moved on to cursor.state, enter it next
-
-std::string_view type_name(StateType t) {
-  switch (t) {
-    case StateType::Pass:
-      return "Pass";
-    case StateType::Task:
-      return "Task";
-    case StateType::Choice:
-      return "Choice";
-    case StateType::Wait:
-      return "Wait";
-    case StateType::Succeed:
-      return "Succeed";
-    case StateType::Fail:
-      return "Fail";
-    case StateType::Parallel:
-      return "Parallel";
-    case StateType::Map:
-      return "Map";
-  }
-  return "?";
-}
-
-const char* json_type(const Json& j) {
-  switch (j.type()) {
-    case Json::value_t::null:
-      return "null";
-    case Json::value_t::object:
-      return "object";
-    case Json::value_t::array:
-      return "array";
-    case Json::value_t::string:
-      return "string";
-    case Json::value_t::boolean:
-      return "boolean";
-    default:
-      return "number";
-  }
-}
 
 Json not_truncated() { return Json{{"truncated", false}}; }
 
@@ -819,7 +781,7 @@ class Runner {
     if (!items.is_array()) {
       return fail("States.Runtime", "Map state '" + st.name + "' needs an array of items, but " +
                                         (st.items_path.absent() ? std::string("its input") : "ItemsPath '" + st.items_path.path + "'") +
-                                        " is of type " + json_type(items) + ".");
+                                        " is of type " + detail::json_type_name(items) + ".");
     }
     run.is_map = true;
     if (st.max_concurrency) {

@@ -18,6 +18,29 @@ namespace switchyard::asl {
 
 enum class StateType { Pass, Task, Choice, Wait, Succeed, Fail, Parallel, Map };
 
+/// The state type as ASL spells it ("Pass", ...): in events and error messages.
+inline std::string_view type_name(StateType t) {
+  switch (t) {
+    case StateType::Pass:
+      return "Pass";
+    case StateType::Task:
+      return "Task";
+    case StateType::Choice:
+      return "Choice";
+    case StateType::Wait:
+      return "Wait";
+    case StateType::Succeed:
+      return "Succeed";
+    case StateType::Fail:
+      return "Fail";
+    case StateType::Parallel:
+      return "Parallel";
+    case StateType::Map:
+      return "Map";
+  }
+  return "?";
+}
+
 /// An optional path field that distinguishes "absent" from an explicit null.
 struct PathField {
   enum class Kind { Absent, Null, Value };

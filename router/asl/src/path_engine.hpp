@@ -76,4 +76,7 @@ std::vector<uint32_t> code_points(std::string_view text);
 /// Java's String.compareTo (UTF-16 code unit order), which Step Functions uses.
 int compare_utf16(std::string_view a, std::string_view b);
 
+/// "null", "object", "array", "string", "boolean" or "number": for error messages.
+const char* json_type_name(const Json& v);
+
 }  // namespace switchyard::asl::detail

@@ -576,23 +576,6 @@ std::string segment_text(const Segment& seg) {
   return out;
 }
 
-std::string type_name(const Json& v) {
-  switch (v.type()) {
-    case Json::value_t::null:
-      return "null";
-    case Json::value_t::object:
-      return "object";
-    case Json::value_t::array:
-      return "array";
-    case Json::value_t::string:
-      return "string";
-    case Json::value_t::boolean:
-      return "boolean";
-    default:
-      return "number";
-  }
-}
-
 const Json& null_json() {
   static const Json kNull;
   return kNull;
@@ -692,7 +675,7 @@ class Evaluator {
             return true;
           }
           return fail("Expected to find an object with property " + quote_name(seg.names.front()) + " in path " +
-                      where + " but found '" + type_name(node) + "'");
+                      where + " but found '" + json_type_name(node) + "'");
         }
         if (seg.names.size() == 1) {
           auto it = node.find(seg.names.front());
@@ -1078,6 +1061,23 @@ int compare_utf16(std::string_view a, std::string_view b) {
   std::u16string ub = units(b);
   int c = ua.compare(ub);
   return c < 0 ? -1 : (c > 0 ? 1 : 0);
+}
+
+const char* json_type_name(const Json& v) {
+  switch (v.type()) {
+    case Json::value_t::null:
+      return "null";
+    case Json::value_t::object:
+      return "object";
+    case Json::value_t::array:
+      return "array";
+    case Json::value_t::string:
+      return "string";
+    case Json::value_t::boolean:
+      return "boolean";
+    default:
+      return "number";
+  }
 }
 
 }  // namespace detail

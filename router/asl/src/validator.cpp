@@ -37,28 +37,6 @@ size_t utf8_length(std::string_view s) {
 
 std::string join(const std::string& ptr, std::string_view key) { return ptr + "/" + pointer_token(key); }
 
-std::string_view type_name(StateType t) {
-  switch (t) {
-    case StateType::Pass:
-      return "Pass";
-    case StateType::Task:
-      return "Task";
-    case StateType::Choice:
-      return "Choice";
-    case StateType::Wait:
-      return "Wait";
-    case StateType::Succeed:
-      return "Succeed";
-    case StateType::Fail:
-      return "Fail";
-    case StateType::Parallel:
-      return "Parallel";
-    case StateType::Map:
-      return "Map";
-  }
-  return "?";
-}
-
 std::optional<StateType> parse_type(std::string_view s) {
   static const std::pair<std::string_view, StateType> kTypes[] = {
       {"Pass", StateType::Pass},       {"Task", StateType::Task},         {"Choice", StateType::Choice},
