@@ -1,5 +1,6 @@
 #include "switchyard/http/message.hpp"
 
+#include <cctype>
 #include <cstddef>
 
 namespace switchyard::http {
@@ -69,6 +70,21 @@ std::optional<std::string> Request::query(std::string_view name) const {
     }
   }
   return std::nullopt;
+}
+
+std::string url_encode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
 }
 
 std::string url_decode(std::string_view s, bool plus_is_space) {

@@ -23,22 +23,6 @@ using Json = nlohmann::json;
 
 namespace {
 
-// Tokens are "<execution>_<run>_<hex>" today; encode anything else so a token always stays one path segment.
-std::string path_segment(const std::string& s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
 std::string env_or_empty(const char* name) {
   const char* v = std::getenv(name);
   return v == nullptr ? std::string() : std::string(v);
@@ -98,7 +82,8 @@ void TaskClient::post(const std::string& token, const std::string& kind, const s
   if (token.empty()) {
     throw TaskError(TaskError::Kind::Unknown, 0, "empty task token");
   }
-  http::Url url = http::Url::parse(base_ + "/v1/tasks/" + path_segment(token) + "/" + kind);
+  // Tokens are "<execution>_<run>_<hex>" today; encoded anyway so a token always stays one path segment.
+  http::Url url = http::Url::parse(base_ + "/v1/tasks/" + http::url_encode(token) + "/" + kind);
   http::Request req;
   req.method = "POST";
   req.body = body;

@@ -47,22 +47,6 @@ std::string truncate(std::string s, size_t n = 2048) {
 
 bool cold_start_status(int status) { return status == 502 || status == 503 || status == 504; }
 
-// Percent-encodes a query component (RFC 3986 unreserved characters stay as they are).
-std::string query_escape(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 ResourceTarget parse_resource(std::string_view resource) {
@@ -236,8 +220,8 @@ asio::awaitable<Result<Json>> Invoker::call(const asl::InvokeTask& task, const C
         for (const auto& [k, v] : p["QueryParameters"].items()) {
           // An array value repeats the parameter (Step Functions' default URL encoding).
           for (const auto& one : v.is_array() ? v : Json::array({v})) {
-            q += (q.empty() ? "" : "&") + query_escape(k) + "=" +
-                 query_escape(one.is_string() ? one.get<std::string>() : one.dump());
+            q += (q.empty() ? "" : "&") + http::url_encode(k) + "=" +
+                 http::url_encode(one.is_string() ? one.get<std::string>() : one.dump());
           }
         }
         url += (url.find('?') == std::string::npos ? "?" : "&") + q;

@@ -60,5 +60,15 @@ TEST(MessageTest, UrlDecode) {
   }
 }
 
+TEST(MessageTest, UrlEncodeKeepsOnlyUnreservedCharactersAndRoundTrips) {
+  EXPECT_EQ(url_encode("abc-XYZ_0.9~"), "abc-XYZ_0.9~");
+  EXPECT_EQ(url_encode("a b/c?d=e&f"), "a%20b%2Fc%3Fd%3De%26f");
+  EXPECT_EQ(url_encode("+%"), "%2B%25");
+  EXPECT_EQ(url_encode("\xe2\x82\xac"), "%E2%82%AC");
+  for (const std::string& s : std::vector<std::string>{"x_1_ab", "a b+c/%", std::string("\0\xff", 2)}) {
+    EXPECT_EQ(url_decode(url_encode(s), true), s);
+  }
+}
+
 }  // namespace
 }  // namespace switchyard::http

@@ -36,5 +36,8 @@ struct Response {
 
 /// Percent-decodes a URL component ("+" is kept as is outside queries).
 std::string url_decode(std::string_view s, bool plus_is_space = false);
+/// Percent-encodes everything but RFC 3986's unreserved characters: safe as one path
+/// segment or one query component.
+std::string url_encode(std::string_view s);
 
 }  // namespace switchyard::http
