@@ -358,10 +358,12 @@ asio::awaitable<void> ExecutionStore::drop(const std::string& id) {
     co_await drop_lease(id);
     co_return;
   }
-  std::vector<std::string> args5{"XACK", str(keys::kWork), str(keys::kWorkGroup), id};
-  (co_await redis_.command(std::move(args5))).check();
+  // Delete first: a router killed between the two leaves a pending entry that no longer
+  // exists, which XAUTOCLAIM clears; acked first, it would leave an entry nobody reads.
   std::vector<std::string> args6{"XDEL", str(keys::kWork), id};
   (co_await redis_.command(std::move(args6))).check();
+  std::vector<std::string> args5{"XACK", str(keys::kWork), str(keys::kWorkGroup), id};
+  (co_await redis_.command(std::move(args5))).check();
 }
 
 asio::awaitable<FiredTimers> ExecutionStore::fire_timers(int64_t now_ms, int limit, int take,
