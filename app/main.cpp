@@ -145,6 +145,9 @@ int serve(const app::Settings& settings) {
   if (settings.has("retention-seconds")) {
     options.retention = std::chrono::seconds{std::stoll(settings.get("retention-seconds"))};
   }
+  if (settings.has("index-sweep-ms")) {
+    options.index_sweep = std::chrono::milliseconds{std::stoll(settings.get("index-sweep-ms"))};
+  }
   router::DefinitionCache definitions(state_machines);
   router::Invoker invoker(client, resolver, &host, options);
   router::ExecutionService service(ex, executions, state_machines, definitions, invoker, options);
@@ -246,7 +249,7 @@ int main(int argc, char** argv) {
     static const std::vector<std::string> kServeFlags{
         "roles",     "listen",           "redis",          "data-dir",     "functions", "config",
         "appendfsync", "metrics-listen", "schedule-poll-ms", "callback-url", "consumer",  "lease-ms",
-        "namespace", "retention-seconds", "function-url-template", "token", "help"};
+        "namespace", "retention-seconds", "index-sweep-ms", "function-url-template", "token", "help"};
     static const std::vector<std::string> kClientFlags{"server", "token", "config", "input", "name", "wait",
                                                         "error",  "cause", "output", "help"};
     const auto& known = args.verb == "serve" ? kServeFlags : kClientFlags;

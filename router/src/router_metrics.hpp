@@ -18,6 +18,7 @@ struct RouterMetrics {
   metrics::CounterFamily& task_calls;           ///< {outcome}: succeeded | failed | timed_out
   metrics::HistogramFamily& task_call_seconds;  ///< {outcome}: function call latency, cold starts included
   metrics::CounterFamily& callbacks;            ///< {kind, outcome}: /v1/tasks/{token}/{kind} answers
+  metrics::Counter& index_entries_swept;        ///< expired executions' ids removed from sy:xs / sy:xs:<name>
 
   static RouterMetrics& get() {
     auto& r = metrics::default_registry();
@@ -40,6 +41,9 @@ struct RouterMetrics {
                                   60}),
         r.counter("switchyard_task_callbacks_total", "Task token completions, by kind and outcome.",
                   {"kind", "outcome"}),
+        r.counter("switchyard_index_entries_swept_total",
+                  "Ids of expired executions removed from the execution indexes by this router.")
+            .get(),
     };
     return m;
   }

@@ -10,6 +10,7 @@
 
 #include "router_metrics.hpp"
 #include "switchyard/router/clock.hpp"
+#include "switchyard/store/keys.hpp"
 
 namespace switchyard::router {
 
@@ -50,6 +51,7 @@ void Worker::start() {
   asio::co_spawn(ex_, read_loop(), log("read"));
   asio::co_spawn(ex_, reclaim_loop(), log("reclaim"));
   asio::co_spawn(ex_, timer_loop(), log("timer"));
+  asio::co_spawn(ex_, sweep_loop(), log("index sweep"));
 }
 
 bool Worker::has_room() const {
@@ -165,6 +167,70 @@ asio::awaitable<void> Worker::timer_loop() {
     }
     co_await sleep_for(options_.timer_poll);
   }
+}
+
+asio::awaitable<void> Worker::sweep_loop() {
+  // Not faster than every 10 ms whatever is configured: a sweep is a few Redis round trips per index.
+  milliseconds every = std::max(milliseconds{10}, options_.index_sweep);
+  while (!stopping_) {
+    co_await sleep_for(every);
+    if (stopping_) {
+      break;
+    }
+    try {
+      co_await sweep_indexes();
+    } catch (const std::exception& e) {
+      std::cerr << "switchyard: sweeping the execution indexes failed: " << e.what() << "\n";
+    }
+  }
+}
+
+asio::awaitable<void> Worker::sweep_indexes() {
+  // Every index: all executions, each state machine's, and those of deleted state
+  // machines still holding ids. Name -> whether it is in sy:xsd (deleted).
+  std::map<std::string, bool> names;
+  constexpr int64_t kPage = 1000;  // state machine names per read
+  std::string after;
+  for (;;) {
+    auto page = co_await service_.state_machines().list(after, kPage);
+    for (const auto& n : page) {
+      names.emplace(n, false);
+    }
+    if (static_cast<int64_t>(page.size()) < kPage) {
+      break;
+    }
+    after = page.back();
+  }
+  for (auto& n : co_await service_.executions().deleted_state_machines()) {
+    names[n] = true;  // also when created again: the sweep then forgets it in sy:xsd
+  }
+  std::vector<std::pair<std::string, std::string>> indexes{{std::string(store::keys::kExecutions), ""}};
+  for (const auto& [n, deleted] : names) {
+    indexes.emplace_back(store::keys::executions_of(n), deleted ? n : "");
+  }
+  // An execution expires no earlier than the retention after its start: younger ids are not looked at.
+  std::optional<int64_t> horizon;
+  if (options_.retention.count() > 0) {
+    horizon = now_ms() - std::chrono::duration_cast<milliseconds>(options_.retention).count();
+  }
+  std::map<std::string, int64_t> cursors;
+  int64_t removed = 0;
+  for (const auto& [key, deleted_name] : indexes) {
+    int64_t next = sweep_cursors_.count(key) ? sweep_cursors_[key] : 0;
+    // Windows until the index wraps around or the per-tick budget is spent.
+    for (int w = 0; w < options_.index_sweep_windows && !stopping_; ++w) {
+      auto r = co_await service_.executions().sweep_index(key, next, options_.index_sweep_batch, horizon,
+                                                          deleted_name);
+      removed += r.removed;
+      next = r.next;
+      if (next == 0) {
+        break;
+      }
+    }
+    cursors[key] = next;
+  }
+  sweep_cursors_ = std::move(cursors);  // forgets the indexes that are gone
+  RouterMetrics::get().index_entries_swept.inc(static_cast<double>(removed));
 }
 
 asio::awaitable<void> Worker::stop(milliseconds grace) {

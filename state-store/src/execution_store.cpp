@@ -263,6 +263,37 @@ asio::awaitable<std::vector<std::string>> ExecutionStore::list(const std::string
   co_return out;
 }
 
+asio::awaitable<SweepResult> ExecutionStore::sweep_index(const std::string& index_key, int64_t start, int64_t count,
+                                                         std::optional<int64_t> max_started_ms,
+                                                         const std::string& deleted_state_machine) {
+  assert(start >= 0 && count > 0);
+  std::vector<std::string> keys{index_key};
+  std::vector<std::string> args{std::to_string(start), std::to_string(count),
+                                max_started_ms ? std::to_string(*max_started_ms) : "+inf"};
+  if (!deleted_state_machine.empty()) {
+    keys.push_back(str(keys::kDeletedStateMachines));
+    keys.push_back(str(keys::kStateMachines));
+    args.push_back(deleted_state_machine);
+  }
+  Reply r = co_await redis_.eval("sweep_index", keys, args);
+  r.check();
+  if (r.type != Reply::Type::Array || r.elements.size() != 2) {
+    throw RedisError("sweep_index: unexpected reply");
+  }
+  co_return SweepResult{r.elements[0].integer, r.elements[1].integer};
+}
+
+asio::awaitable<std::vector<std::string>> ExecutionStore::deleted_state_machines() {
+  std::vector<std::string> cmd{"SMEMBERS", str(keys::kDeletedStateMachines)};
+  Reply r = co_await redis_.command(std::move(cmd));
+  r.check();
+  std::vector<std::string> out;
+  for (auto& e : r.elements) {
+    out.push_back(std::move(e.str));
+  }
+  co_return out;
+}
+
 asio::awaitable<void> ExecutionStore::ensure_group() {
   std::vector<std::string> args2{"XGROUP", "CREATE", str(keys::kWork), str(keys::kWorkGroup), "0", "MKSTREAM"};
   Reply r = co_await redis_.command(std::move(args2));

@@ -89,7 +89,8 @@ asio::awaitable<std::vector<std::string>> StateMachineStore::list(const std::str
 asio::awaitable<bool> StateMachineStore::remove(const std::string& name) {
   std::vector<std::string> keys{keys::state_machine(name),    std::string(keys::kStateMachines),
                                 std::string(keys::kHooks),         std::string(keys::kSchedules),
-                                std::string(keys::kSchedulesVersion), std::string(keys::kSchedulesLast)};
+                                std::string(keys::kSchedulesVersion), std::string(keys::kSchedulesLast),
+                                std::string(keys::kDeletedStateMachines)};
   std::vector<std::string> args{name, std::string(keys::kEventTypePrefix)};
   Reply r = co_await redis_.eval("delete_state_machine", keys, args);
   r.check();

@@ -1,6 +1,7 @@
 // Lifecycle across processes: stop reaches Map iterations running on other
 // routers, a start by name is idempotent whichever gateway gets it, and
-// retention expires finished executions but never running ones.
+// retention expires finished executions but never running ones, and the routers'
+// index sweep then removes their ids from the execution indexes.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -175,6 +176,49 @@ TEST(DurabilityLifecycle, RetentionExpiresFinishedExecutionsButNeverRunningOnes)
   bool gone = wait_until([&] { return http_request(c.port(), "GET", "/v1/executions/" + slow).status == 404; },
                          seconds{5});
   EXPECT_TRUE(gone);
+  EXPECT_EQ(c.health(), "") << "a process died or reported a sanitizer error on its own";
+}
+
+TEST(DurabilityLifecycle, IndexSweepRemovesExpiredIdsFromTheIndexesButKeepsRunningOnes) {
+  ClusterOptions o;
+  o.routers = 1;
+  o.common_args = {"--retention-seconds", "1", "--index-sweep-ms", "200"};
+  Cluster c(o);
+  c.deploy("brief", Json::parse(R"({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": true}}})"));
+  c.deploy("slow", Json::parse(R"({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "End": true}}})"));
+  c.deploy("doomed", Json::parse(R"({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}})"));
+  std::vector<std::string> brief;
+  for (int i = 0; i < 5; ++i) {
+    brief.push_back(c.start("brief", Json{{"i", i}}));
+  }
+  std::string slow = c.start("slow", Json::object());
+  std::string doomed = c.start("doomed", Json::object());
+  auto zcard = [&](const std::string& key) { return c.redis().cli_int("ZCARD '" + key + "'").value_or(-1); };
+  // Running for a second: nothing can have expired, so every id is listed.
+  EXPECT_EQ(zcard("sy:xs:brief"), 5);
+  EXPECT_EQ(zcard("sy:xs:slow"), 1);
+  ASSERT_TRUE(c.wait_all_finished("doomed", seconds{10})) << c.logs();
+  ASSERT_EQ(http_request(c.port(), "DELETE", "/v1/state-machines/doomed").status, 200);
+  EXPECT_EQ(c.redis().cli_int("SISMEMBER sy:xsd doomed"), 1);
+  ASSERT_TRUE(c.wait_all_finished("brief", seconds{10})) << c.logs();
+
+  // Retention (1 s) plus a few sweeps (200 ms) later the expired ids are gone from both
+  // kinds of index, and the deleted state machine's index with its name in sy:xsd.
+  bool swept = wait_until([&] { return zcard("sy:xs:brief") == 0 && zcard("sy:xs") == 1; }, seconds{15});
+  EXPECT_TRUE(swept) << "sy:xs " << zcard("sy:xs") << ", sy:xs:brief " << zcard("sy:xs:brief") << "\n"
+                     << c.logs();
+  for (const auto& id : brief) {
+    EXPECT_EQ(c.redis().cli_int("EXISTS 'sy:x:{" + id + "}'"), 0) << "swept before its record expired";
+  }
+  EXPECT_TRUE(wait_until([&] { return c.redis().cli_int("EXISTS sy:xs:doomed sy:xsd") == 0; }, seconds{5}));
+  // The running one stays in both indexes, and listed.
+  EXPECT_EQ(c.redis().cli("ZRANGE sy:xs 0 -1"), slow + "\n");
+  EXPECT_EQ(zcard("sy:xs:slow"), 1);
+  EXPECT_EQ(c.describe(slow)["status"], "RUNNING");
+  auto list = http_request(c.port(), "GET", "/v1/executions");
+  auto listed = Json::parse(list.body)["executions"];
+  ASSERT_EQ(listed.size(), 1U) << list.body;
+  EXPECT_EQ(listed[0]["executionId"], slow);
   EXPECT_EQ(c.health(), "") << "a process died or reported a sanitizer error on its own";
 }
 

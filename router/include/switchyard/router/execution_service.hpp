@@ -127,6 +127,7 @@ class ExecutionService {
 
   FinishNotifier& notifier() { return notifier_; }
   store::ExecutionStore& executions() { return executions_; }
+  store::StateMachineStore& state_machines() { return state_machines_; }
 
  private:
   struct Run;

@@ -17,6 +17,10 @@ struct RouterOptions {
   std::chrono::milliseconds timer_poll{20};  ///< timer lateness bound (plus Redis latency)
   int timer_batch = 1000;                    ///< timers moved to the work stream per poll
   std::chrono::seconds retention{7 * 24 * 3600};  ///< finished executions expire after this long
+  /// How often the execution indexes (sy:xs, sy:xs:<name>) are swept of expired ids (serve --index-sweep-ms).
+  std::chrono::milliseconds index_sweep{30000};
+  int index_sweep_batch = 1000;   ///< ids examined per Lua call (one short step of Redis)
+  int index_sweep_windows = 50;   ///< calls per index per sweep at most (bounded work per tick)
   std::chrono::milliseconds default_task_timeout{60000};  ///< a Task without TimeoutSeconds (ASL's default: 60 s)
   std::chrono::milliseconds cold_start_budget{30000};  ///< 502/503/504/refused are retried this long (scale from zero)
   std::chrono::milliseconds schedule_poll{1000};  ///< schedule triggers start at most this late (serve --schedule-poll-ms)

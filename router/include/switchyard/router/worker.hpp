@@ -1,11 +1,13 @@
 #pragma once
 /// The router's loops: take work from the stream (blocking read on its own
 /// connection), reclaim work whose lease expired, renew the lease of work in
-/// progress, and fire due timers. Each work item runs as its own coroutine,
+/// progress, fire due timers, and sweep expired executions' ids out of the
+/// execution indexes (retention expires the records, not the index entries). Each work item runs as its own coroutine,
 /// at most RouterOptions::max_in_flight at once; an exception in one item is
 /// logged and the item is left pending so that it is retried after its lease.
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -35,6 +37,8 @@ class Worker : public ExecutionService::LocalWorker {
   boost::asio::awaitable<void> read_loop();
   boost::asio::awaitable<void> reclaim_loop();
   boost::asio::awaitable<void> timer_loop();
+  boost::asio::awaitable<void> sweep_loop();
+  boost::asio::awaitable<void> sweep_indexes();
   void dispatch(store::WorkItem item) { dispatch(std::move(item), nullptr); }
 
   boost::asio::any_io_executor ex_;
@@ -42,6 +46,7 @@ class Worker : public ExecutionService::LocalWorker {
   ExecutionService& service_;
   const RouterOptions& options_;
   std::set<std::string> in_flight_;
+  std::map<std::string, int64_t> sweep_cursors_;  // index key -> the rank its next window starts at
   bool stopping_ = false;
 };
 

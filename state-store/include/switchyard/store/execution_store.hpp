@@ -71,6 +71,12 @@ struct Transition {
   bool report_events = false;
 };
 
+/// What one sweep_index() window did.
+struct SweepResult {
+  int64_t removed = 0;  ///< ids removed because their execution record is gone
+  int64_t next = 0;     ///< the rank the next window starts at; 0: this one reached the end (wrap around)
+};
+
 enum class CommitOutcome { Committed, Stale, Gone };
 
 struct CommitResult {
@@ -129,6 +135,17 @@ class ExecutionStore {
   boost::asio::awaitable<std::vector<std::string>> history(const std::string& exec, int64_t offset, int64_t limit);
   /// Execution ids, newest first, from the given index zset, starting after rank `offset`.
   boost::asio::awaitable<std::vector<std::string>> list(const std::string& index_key, int64_t offset, int64_t limit);
+
+  /// Removes from the index zset `index_key` (sy:xs or sy:xs:<name>) the ids, among the
+  /// members of rank [start, start + count) with a start time up to `max_started_ms`
+  /// (oldest first), whose execution record is gone (expired by retention). Idempotent.
+  /// `deleted_state_machine`: the index is that of a state machine in sy:xsd (deleted);
+  /// the name is forgotten there once the index is empty or the state machine exists again.
+  boost::asio::awaitable<SweepResult> sweep_index(const std::string& index_key, int64_t start, int64_t count,
+                                                  std::optional<int64_t> max_started_ms,
+                                                  const std::string& deleted_state_machine = "");
+  /// Names of deleted state machines whose executions index may still hold ids (sy:xsd).
+  boost::asio::awaitable<std::vector<std::string>> deleted_state_machines();
 
   /// Creates the consumer group if missing.
   boost::asio::awaitable<void> ensure_group();

@@ -7,7 +7,9 @@
 ///   sy:sm:<name>:r:<rev>       string definition text of one revision (immutable)
 ///   sy:x:{<id>}                hash   the execution record (see execution_store.hpp)
 ///   sy:x:{<id>}:h              list   history events (JSON text; an event's id is its position)
-///   sy:xs / sy:xs:<name>       zset   execution ids by start time (all / per state machine)
+///   sy:xs / sy:xs:<name>       zset   execution ids by start time (all / per state machine); ids of
+///                                     expired executions are removed by the routers' sweep (sweep_index.lua)
+///   sy:xsd                     set    deleted state machines whose sy:xs:<name> may still hold ids (swept too)
 ///   sy:xn:<name>:<execname>    string execution name -> id (idempotent start)
 ///   sy:work                    stream work items, consumer group "routers"
 ///   sy:timers                  zset   "exec|run|version|kind" by due time (ms)
@@ -29,6 +31,7 @@ inline constexpr std::string_view kWorkGroup = "routers";
 inline constexpr std::string_view kTimers = "sy:timers";
 inline constexpr std::string_view kStateMachines = "sy:sm";
 inline constexpr std::string_view kExecutions = "sy:xs";
+inline constexpr std::string_view kDeletedStateMachines = "sy:xsd";
 inline constexpr std::string_view kDoneChannel = "sy:done";
 inline constexpr std::string_view kHooks = "sy:tg:hooks";
 inline constexpr std::string_view kEventTypePrefix = "sy:tg:ev:";
