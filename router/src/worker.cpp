@@ -147,19 +147,23 @@ asio::awaitable<void> Worker::reclaim_loop() {
 asio::awaitable<void> Worker::timer_loop() {
   while (!stopping_) {
     try {
-      // Due timers are work of executions already running: this router takes them itself,
-      // ahead of the new executions queued in the stream, up to twice its in-flight limit
-      // (read_loop stops reading at the limit, so timers win when the router is saturated).
+      // Due timers are work of executions already running: this router takes what it has room
+      // for, up to twice its in-flight limit, and runs them at once (read_loop stops reading new
+      // work at the limit, so timers win when the router is saturated). The rest stay due in the
+      // zset for the next poll or another router, never behind new executions in the stream.
       int take = stopping_ ? 0
                            : std::clamp(2 * options_.max_in_flight - static_cast<int>(in_flight_.size()), 0,
                                         options_.timer_batch);
-      auto fired = co_await service_.executions().fire_timers(now_ms(), options_.timer_batch, take,
-                                                              now_ms() + options_.lease.count());
-      RouterMetrics::get().timers_fired.inc(static_cast<double>(fired.fired()));
-      for (auto& item : fired.leased) {
+      std::vector<store::WorkItem> fired;
+      if (take > 0) {
+        fired = co_await service_.executions().fire_timers(now_ms(), take, now_ms() + options_.lease.count());
+      }
+      RouterMetrics::get().timers_fired.inc(static_cast<double>(fired.size()));
+      bool more = take > 0 && static_cast<int>(fired.size()) >= take && take >= options_.timer_batch;
+      for (auto& item : fired) {
         dispatch(std::move(item));
       }
-      if (fired.fired() >= static_cast<size_t>(options_.timer_batch)) {
+      if (more) {
         continue;  // more are due: keep going without sleeping
       }
     } catch (const std::exception& e) {

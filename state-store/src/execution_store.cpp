@@ -397,27 +397,22 @@ asio::awaitable<void> ExecutionStore::drop(const std::string& id) {
   (co_await redis_.command(std::move(args5))).check();
 }
 
-asio::awaitable<FiredTimers> ExecutionStore::fire_timers(int64_t now_ms, int limit, int take,
-                                                        int64_t lease_until_ms) {
-  std::vector<std::string> keys{str(keys::kTimers), str(keys::kWork)};
-  std::vector<std::string> args{std::to_string(now_ms), std::to_string(limit), std::to_string(take),
-                                std::to_string(lease_until_ms)};
+asio::awaitable<std::vector<WorkItem>> ExecutionStore::fire_timers(int64_t now_ms, int limit,
+                                                                  int64_t lease_until_ms) {
+  std::vector<std::string> keys{str(keys::kTimers)};
+  std::vector<std::string> args{std::to_string(now_ms), std::to_string(limit), std::to_string(lease_until_ms)};
   Reply r = co_await redis_.eval("fire_timers", keys, args);
   r.check();
-  FiredTimers out;
-  if (r.type != Reply::Type::Array || r.elements.empty()) {
-    throw RedisError("fire_timers: unexpected reply");
-  }
-  out.queued = r.elements.front().integer;
-  for (size_t i = 1; i < r.elements.size(); ++i) {
-    const std::string& m = r.elements[i].str;
+  std::vector<WorkItem> out;
+  for (const auto& e : r.elements) {
+    const std::string& m = e.str;
     // "exec|run|version|kind": the script only leases members of that shape.
     size_t a = m.find('|');
     size_t b = m.find('|', a + 1);
     size_t c = m.find('|', b + 1);
     assert(a != std::string::npos && b != std::string::npos && c != std::string::npos);
-    out.leased.push_back(WorkItem{m, m.substr(0, a), m.substr(a + 1, b - a - 1), m.substr(b + 1, c - b - 1),
-                                  m.substr(c + 1), "", 1});
+    out.push_back(WorkItem{m, m.substr(0, a), m.substr(a + 1, b - a - 1), m.substr(b + 1, c - b - 1),
+                           m.substr(c + 1), "", 1});
   }
   co_return out;
 }

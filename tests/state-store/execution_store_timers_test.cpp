@@ -1,5 +1,5 @@
-// ExecutionStore::fire_timers against a real redis-server: which due timers become
-// leases of the caller, which go to the work stream, and that each fires once.
+// ExecutionStore::fire_timers against a real redis-server: due timers become leases
+// of the caller, as many as it asks for, and each fires once.
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -50,64 +50,53 @@ class FireTimers : public ::testing::Test {
   }
 };
 
-TEST_F(FireTimers, TheFirstTakeDueTimersBecomeLeasesAndTheRestGoToTheStream) {
+TEST_F(FireTimers, DueTimersBecomeLeasesOfTheCallerAndNothingGoesToTheStream) {
   add_timer(100, "x1|0|3|timer");
   add_timer(200, "x2|0.1|7|hb");
-  add_timer(300, "x3|0|1|enter");
   add_timer(5000, "x4|0|1|timer");  // not due yet
-  FiredTimers f = run(ioc, store.fire_timers(1000, 10, 2, 16000));
-  ASSERT_EQ(f.leased.size(), 2u);
-  EXPECT_EQ(f.queued, 1);
-  EXPECT_EQ(f.fired(), 3u);
+  std::vector<WorkItem> f = run(ioc, store.fire_timers(1000, 10, 16000));
+  ASSERT_EQ(f.size(), 2u);
   // Earliest first, parsed from the member; the lease is the member itself.
-  EXPECT_EQ(f.leased[0].id, "x1|0|3|timer");
-  EXPECT_EQ(f.leased[0].exec, "x1");
-  EXPECT_EQ(f.leased[0].run, "0");
-  EXPECT_EQ(f.leased[0].version, "3");
-  EXPECT_EQ(f.leased[0].kind, "timer");
-  EXPECT_EQ(f.leased[1].run, "0.1");
-  EXPECT_EQ(f.leased[1].kind, "hb");
-  // Leases stay in the zset until their end; the queued one left it for the stream.
+  EXPECT_EQ(f[0].id, "x1|0|3|timer");
+  EXPECT_EQ(f[0].exec, "x1");
+  EXPECT_EQ(f[0].run, "0");
+  EXPECT_EQ(f[0].version, "3");
+  EXPECT_EQ(f[0].kind, "timer");
+  EXPECT_EQ(f[0].data, "");
+  EXPECT_EQ(f[1].run, "0.1");
+  EXPECT_EQ(f[1].kind, "hb");
+  // Leases stay in the zset until their end; nothing was queued.
   EXPECT_EQ(score("x1|0|3|timer"), "16000");
   EXPECT_EQ(score("x2|0.1|7|hb"), "16000");
-  EXPECT_EQ(score("x3|0|1|enter"), std::nullopt);
   EXPECT_EQ(score("x4|0|1|timer"), "5000");
-  Reply xs = cmd({"XRANGE", std::string(keys::kWork), "-", "+"});
-  ASSERT_EQ(xs.elements.size(), 1u);
-  const auto& fields = xs.elements[0].elements[1].elements;
-  ASSERT_GE(fields.size(), 8u);
-  EXPECT_EQ(fields[1].str, "x3");
-  EXPECT_EQ(fields[7].str, "enter");
+  EXPECT_EQ(cmd({"XLEN", std::string(keys::kWork)}).integer, 0);
   // Nothing fires twice: the leases are not due again before their end.
-  FiredTimers again = run(ioc, store.fire_timers(1000, 10, 10, 17000));
-  EXPECT_EQ(again.fired(), 0u);
-  // A lease whose holder died (not committed, not renewed) fires again after its end.
-  FiredTimers later = run(ioc, store.fire_timers(16000, 10, 0, 31000));
-  EXPECT_EQ(later.leased.size(), 0u);
-  EXPECT_EQ(later.queued, 3);  // x1 and x2 again, and x4
+  EXPECT_TRUE(run(ioc, store.fire_timers(1000, 10, 17000)).empty());
+  // A lease whose holder died (not committed, not renewed) falls due again after its end.
+  std::vector<WorkItem> later = run(ioc, store.fire_timers(16000, 10, 31000));
+  ASSERT_EQ(later.size(), 3u);  // x4, then x1 and x2 again
+  EXPECT_EQ(later[0].exec, "x4");
 }
 
-TEST_F(FireTimers, TakeZeroQueuesEverythingAndAMalformedMemberIsDropped) {
+TEST_F(FireTimers, AMalformedMemberIsDroppedNotFired) {
   add_timer(100, "x1|0|3|timer");
   add_timer(100, "garbage");
-  FiredTimers f = run(ioc, store.fire_timers(1000, 10, 0, 16000));
-  EXPECT_TRUE(f.leased.empty());
-  EXPECT_EQ(f.queued, 1);
-  EXPECT_EQ(cmd({"ZCARD", std::string(keys::kTimers)}).integer, 0);
-  EXPECT_EQ(cmd({"XLEN", std::string(keys::kWork)}).integer, 1);
+  std::vector<WorkItem> f = run(ioc, store.fire_timers(1000, 10, 16000));
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].exec, "x1");
+  EXPECT_EQ(score("garbage"), std::nullopt);
 }
 
-TEST_F(FireTimers, ALimitBelowTheDueCountLeavesTheRestForTheNextCall) {
+TEST_F(FireTimers, TheLimitLeavesTheRestDueForTheNextCall) {
   for (int i = 0; i < 5; ++i) {
     add_timer(100 + i, "x" + std::to_string(i) + "|0|1|timer");
   }
-  FiredTimers f = run(ioc, store.fire_timers(1000, 3, 3, 16000));
-  EXPECT_EQ(f.leased.size(), 3u);
-  EXPECT_EQ(f.queued, 0);
-  FiredTimers g = run(ioc, store.fire_timers(1000, 3, 3, 16000));
-  ASSERT_EQ(g.leased.size(), 2u);
-  EXPECT_EQ(g.leased[0].exec, "x3");
-  EXPECT_EQ(g.leased[1].exec, "x4");
+  EXPECT_EQ(run(ioc, store.fire_timers(1000, 3, 16000)).size(), 3u);
+  EXPECT_EQ(score("x3|0|1|timer"), "103");  // still due, untouched
+  std::vector<WorkItem> g = run(ioc, store.fire_timers(1000, 3, 16000));
+  ASSERT_EQ(g.size(), 2u);
+  EXPECT_EQ(g[0].exec, "x3");
+  EXPECT_EQ(g[1].exec, "x4");
 }
 
 }  // namespace

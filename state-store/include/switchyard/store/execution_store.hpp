@@ -32,13 +32,6 @@ struct WorkItem {
   int64_t deliveries = 1;  ///< how often the stream delivered it (from XAUTOCLAIM/XPENDING)
 };
 
-/// What one fire_timers() call did.
-struct FiredTimers {
-  int64_t queued = 0;             ///< put in the work stream for any router
-  std::vector<WorkItem> leased;   ///< held by the caller as leases (id = the timer member)
-  size_t fired() const { return static_cast<size_t>(queued) + leased.size(); }
-};
-
 /// Everything one transition writes.
 struct Transition {
   std::string exec;
@@ -165,10 +158,9 @@ class ExecutionStore {
   /// Acks and deletes a work item without a transition (stale or poison work); a lease
   /// (an id that is a timer member) is removed from the timers.
   boost::asio::awaitable<void> drop(const std::string& id);
-  /// Fires up to `limit` due timers: the first `take` become leases of the caller until
-  /// `lease_until_ms` (returned as work items whose id is the lease, to process at once),
-  /// the rest go to the work stream.
-  boost::asio::awaitable<FiredTimers> fire_timers(int64_t now_ms, int limit, int take, int64_t lease_until_ms);
+  /// Takes up to `limit` due timers as leases of the caller until `lease_until_ms`: work
+  /// items whose id is the lease (the timer member), to process at once.
+  boost::asio::awaitable<std::vector<WorkItem>> fire_timers(int64_t now_ms, int limit, int64_t lease_until_ms);
 
   /// Completes/fails/heartbeats a callback step (complete_task.lua). Returns
   /// "ok", "unknown", "used", "expired" or "finished".
