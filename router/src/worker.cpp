@@ -59,13 +59,20 @@ bool Worker::has_room() const {
 }
 
 void Worker::dispatch(store::WorkItem item, std::shared_ptr<ExecutionService::Carry> carry) {
+  run(std::move(item), std::move(carry), false);
+}
+
+void Worker::run(store::WorkItem item, std::shared_ptr<ExecutionService::Carry> carry, bool timer) {
   if (!in_flight_.insert(item.id).second) {
     return;  // already being processed here (a reclaim raced the read)
+  }
+  if (timer) {
+    ++timers_in_flight_;
   }
   RouterMetrics::get().work_in_flight.set(static_cast<double>(in_flight_.size()));
   asio::co_spawn(
       ex_,
-      [this, item = std::move(item), carry = std::move(carry)]() mutable -> asio::awaitable<void> {
+      [this, item = std::move(item), carry = std::move(carry), timer]() mutable -> asio::awaitable<void> {
         // One coroutine follows the chain of steps its commits lease (the fast path).
         std::optional<store::WorkItem> next = std::move(item);
         while (next) {
@@ -78,6 +85,10 @@ void Worker::dispatch(store::WorkItem item, std::shared_ptr<ExecutionService::Ca
             std::cerr << "switchyard: work item " << id << " failed: " << e.what() << "\n";
           }
           in_flight_.erase(id);
+          if (timer) {
+            --timers_in_flight_;
+            timer = false;
+          }
           next.reset();
           if (leased && in_flight_.insert(leased->id).second) {
             next = std::move(leased);
@@ -92,11 +103,14 @@ asio::awaitable<void> Worker::read_loop() {
   co_await blocking_->connect();
   co_await service_.executions().ensure_group();
   while (!stopping_) {
-    if (static_cast<int>(in_flight_.size()) >= options_.max_in_flight) {
-      co_await sleep_for(milliseconds{2});  // back-pressure: finish what we hold first
+    // While fired timers run, new work is read only up to an eighth of the limit: every item in
+    // flight shares the router's CPU and its Redis pipeline with them, and a timer is late already.
+    int limit = timers_in_flight_ > 0 ? std::max(1, options_.max_in_flight / 8) : options_.max_in_flight;
+    if (static_cast<int>(in_flight_.size()) >= limit) {
+      co_await sleep_for(milliseconds{timers_in_flight_ > 0 ? 1 : 2});  // back-pressure: finish what we hold first
       continue;
     }
-    int room = std::min(options_.read_batch, options_.max_in_flight - static_cast<int>(in_flight_.size()));
+    int room = std::min(options_.read_batch, limit - static_cast<int>(in_flight_.size()));
     bool failed = false;
     try {
       auto items = co_await store::ExecutionStore::read_work(*blocking_, options_.consumer, room, options_.block);
@@ -161,7 +175,7 @@ asio::awaitable<void> Worker::timer_loop() {
       RouterMetrics::get().timers_fired.inc(static_cast<double>(fired.size()));
       bool more = take > 0 && static_cast<int>(fired.size()) >= take && take >= options_.timer_batch;
       for (auto& item : fired) {
-        dispatch(std::move(item));
+        run(std::move(item), nullptr, true);
       }
       if (more) {
         continue;  // more are due: keep going without sleeping

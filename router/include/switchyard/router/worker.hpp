@@ -40,6 +40,9 @@ class Worker : public ExecutionService::LocalWorker {
   boost::asio::awaitable<void> sweep_loop();
   boost::asio::awaitable<void> sweep_indexes();
   void dispatch(store::WorkItem item) { dispatch(std::move(item), nullptr); }
+  /// Runs `item` (and the steps its commits lease) as one coroutine; `timer`: a fired timer,
+  /// which holds back the reading of new work while it runs.
+  void run(store::WorkItem item, std::shared_ptr<ExecutionService::Carry> carry, bool timer);
 
   boost::asio::any_io_executor ex_;
   std::unique_ptr<store::Redis> blocking_;  // XREADGROUP BLOCK holds its connection
@@ -47,6 +50,7 @@ class Worker : public ExecutionService::LocalWorker {
   const RouterOptions& options_;
   std::set<std::string> in_flight_;
   std::map<std::string, int64_t> sweep_cursors_;  // index key -> the rank its next window starts at
+  int timers_in_flight_ = 0;
   bool stopping_ = false;
 };
 
