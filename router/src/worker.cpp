@@ -162,12 +162,12 @@ asio::awaitable<void> Worker::timer_loop() {
   while (!stopping_) {
     try {
       // Due timers are work of executions already running: this router takes what it has room
-      // for, up to twice its in-flight limit, and runs them at once (read_loop stops reading new
-      // work at the limit, so timers win when the router is saturated). The rest stay due in the
-      // zset for the next poll or another router, never behind new executions in the stream.
-      int take = stopping_ ? 0
-                           : std::clamp(2 * options_.max_in_flight - static_cast<int>(in_flight_.size()), 0,
-                                        options_.timer_batch);
+      // for, up to twice its in-flight limit (read_loop stops reading new work at the limit, so
+      // timers always find room), and runs them at once. The rest stay due in the zset for the
+      // next poll or another router, never behind new executions in the stream. Bounded because
+      // every item in flight holds its coroutine frames (tens of KiB).
+      int limit = 2 * options_.max_in_flight;
+      int take = stopping_ ? 0 : std::clamp(limit - static_cast<int>(in_flight_.size()), 0, options_.timer_batch);
       std::vector<store::WorkItem> fired;
       if (take > 0) {
         fired = co_await service_.executions().fire_timers(now_ms(), take, now_ms() + options_.lease.count());
