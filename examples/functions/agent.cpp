@@ -138,10 +138,11 @@ int main() {
   std::optional<fn::TaskClient> shutdown_client;
   try {
     client.emplace(fn::TaskClient::from_env());
-    // Shutdown reports must not outlast the host's stop grace (SIGKILL after 5 s by default).
+    // Shutdown reports must not outlast the 4 s we wait for them, nor the host's stop grace
+    // (SIGKILL after 5 s by default); on a loaded machine 1.5 s proved too short.
     fn::TaskClientOptions quick;
-    quick.request_timeout = milliseconds{1500};
-    quick.retry_budget = milliseconds{1500};
+    quick.request_timeout = milliseconds{3000};
+    quick.retry_budget = milliseconds{3000};
     shutdown_client.emplace(fn::TaskClient::from_env(quick));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "agent: %s\n", e.what());
