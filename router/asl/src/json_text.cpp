@@ -5,6 +5,7 @@
 // machine and in small writes. Here ASCII strings are copied in runs between
 // the bytes that need escaping; anything unusual (non-ASCII strings, floats,
 // binary) is handed to nlohmann for that node, so the output is identical.
+#include <array>
 #include <charconv>
 
 #include "switchyard/asl/json.hpp"
@@ -13,20 +14,40 @@ namespace switchyard {
 
 namespace {
 
-// Appends `s` escaped as nlohmann does: \" \\ \b \f \n \r \t, other control
-// characters as \u00xx (lowercase hex), everything else as it is.
-void append_ascii_escaped(std::string& out, const std::string& s) {
+// Byte classes: 0 copied as it is, 1 escaped, 2 not ASCII.
+constexpr std::array<unsigned char, 256> kClass = [] {
+  std::array<unsigned char, 256> t{};
+  for (int c = 0; c < 0x20; ++c) {
+    t[static_cast<size_t>(c)] = 1;
+  }
+  t['"'] = 1;
+  t['\\'] = 1;
+  for (int c = 0x80; c < 0x100; ++c) {
+    t[static_cast<size_t>(c)] = 2;
+  }
+  return t;
+}();
+
+// Appends `s` as a JSON string as nlohmann does: \" \\ \b \f \n \r \t, other control
+// characters as \u00xx (lowercase hex), other ASCII as it is, in runs. Returns false
+// (having appended nothing) when `s` is not all ASCII.
+bool append_ascii_string(std::string& out, const std::string& s) {
   static constexpr char kHex[] = "0123456789abcdef";
+  const size_t start = out.size();
   out += '"';
   size_t run = 0;  // start of the pending unescaped run
   for (size_t i = 0; i < s.size(); ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') {
+    unsigned char cls = kClass[static_cast<unsigned char>(s[i])];
+    if (cls == 0) {
       continue;
+    }
+    if (cls == 2) {
+      out.resize(start);
+      return false;
     }
     out.append(s, run, i - run);
     run = i + 1;
-    switch (c) {
+    switch (s[i]) {
       case '"':
         out += "\\\"";
         break;
@@ -50,28 +71,18 @@ void append_ascii_escaped(std::string& out, const std::string& s) {
         break;
       default:
         out += "\\u00";
-        out += kHex[c >> 4];
-        out += kHex[c & 15];
+        out += kHex[static_cast<unsigned char>(s[i]) >> 4];
+        out += kHex[static_cast<unsigned char>(s[i]) & 15];
         break;
     }
   }
   out.append(s, run, std::string::npos);
   out += '"';
-}
-
-bool ascii(const std::string& s) {
-  for (char c : s) {
-    if (static_cast<unsigned char>(c) >= 0x80) {
-      return false;
-    }
-  }
   return true;
 }
 
 void append_string(std::string& out, const std::string& s) {
-  if (ascii(s)) {
-    append_ascii_escaped(out, s);
-  } else {
+  if (!append_ascii_string(out, s)) {
     out += Json(s).dump();  // UTF-8: nlohmann validates it (and throws on invalid bytes, as dump() does)
   }
 }
