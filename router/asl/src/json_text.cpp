@@ -147,6 +147,8 @@ void append_json(std::string& out, const Json& j) {
   }
 }
 
+void append_json_string(std::string& out, const std::string& s) { append_string(out, s); }
+
 std::string dump_json(const Json& j) {
   std::string out;
   out.reserve(64);
