@@ -59,7 +59,10 @@ EmbeddedRedis::EmbeddedRedis(const fs::path& data_dir, const std::string& append
   std::vector<std::string> argv{"redis-server", "--port", "0", "--unixsocket", socket_.string(), "--unixsocketperm",
                                 "700", "--dir", dir.string(), "--appendonly", "yes", "--appendfsync", appendfsync,
                                 "--save", "", "--logfile", (dir / "redis.log").string(), "--pidfile", (dir / "redis.pid").string(),
-                                "--daemonize", "no"};
+                                "--daemonize", "no",
+                                // sy:timers holds a lease and a timeout per running execution: as a listpack
+                                // (up to 128 entries by default) every ZADD/ZREM of a step scans it.
+                                "--zset-max-listpack-entries", "32"};
   pid_t parent = getpid();
   pid_ = fork();
   if (pid_ < 0) {
