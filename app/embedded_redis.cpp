@@ -62,6 +62,9 @@ EmbeddedRedis::EmbeddedRedis(const fs::path& data_dir, const std::string& append
                                 // An execution's hash (a dozen small fields) stays a compact listpack
                                 // (about half the memory of a hashtable) unless a field passes 1 KiB.
                                 "--hash-max-listpack-value", "1024", "--hash-max-listpack-entries", "128",
+                                // sy:timers holds a lease and a timeout per running execution: as a listpack
+                                // (up to 128 entries by default) every ZADD/ZREM of a step scans it.
+                                "--zset-max-listpack-entries", "32",
                                 "--logfile", (dir / "redis.log").string(), "--pidfile", (dir / "redis.pid").string(),
                                 "--daemonize", "no"};
   pid_t parent = getpid();

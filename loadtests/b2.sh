@@ -14,7 +14,8 @@ payload='{"payload":"xxxxxxxxxxxxxxxx"}'
 eport=$(free_port)
 PORT=$eport "$ECHO_BIN" > /dev/null 2>&1 &
 echo_pid=$!
-trap 'kill -TERM $echo_pid 2>/dev/null; sy_stop_all' EXIT
+# set -e applies in traps: a kill of a process already gone must not skip the rest.
+trap 'kill -TERM $echo_pid 2>/dev/null || true; sy_stop_all' EXIT
 for i in $(seq 1 100); do curl -s -m 1 -o /dev/null "http://127.0.0.1:$eport/" && break; sleep 0.05; done
 fn=$(drive echo-direct --url "http://127.0.0.1:$eport/" --body "$payload" --k 2000 --c 1 --warmup 200 --max-seconds 30) || true
 kill -TERM $echo_pid 2>/dev/null || true

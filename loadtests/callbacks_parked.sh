@@ -37,7 +37,7 @@ build_type() {
 }
 MACHINE=$(machine)
 SAMPLER=
-trap '[ -n "$SAMPLER" ] && kill "$SAMPLER" 2> /dev/null; sy_stop_all' EXIT
+trap '{ [ -n "$SAMPLER" ] && kill "$SAMPLER" 2> /dev/null; } || true; sy_stop_all' EXIT
 trap 'exit 130' INT TERM
 DEADLINE=$(( $(date +%s) + MAXS ))
 

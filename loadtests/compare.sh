@@ -28,7 +28,7 @@ bench_init
 WORK=$(mktemp -d -t sy-compare.XXXXXX)
 cleanup() {
   sy_stop_all
-  [ -n "${CPP_ECHO_PID:-}" ] && kill -TERM "$CPP_ECHO_PID" 2>/dev/null
+  { [ -n "${CPP_ECHO_PID:-}" ] && kill -TERM "$CPP_ECHO_PID" 2>/dev/null; } || true
   (cd "$RESTATE_DIR" && ./stop.sh > /dev/null 2>&1) || true
   rm -rf -- "$WORK"
 }

@@ -68,7 +68,7 @@ functions:
     idleTimeoutSeconds: 0
 YAML
   redis-server --port 0 --unixsocket "$SOCK" --unixsocketperm 700 --dir "$CL_DIR" --appendonly yes \
-    --hash-max-listpack-value 1024 --hash-max-listpack-entries 128 \
+    --hash-max-listpack-value 1024 --hash-max-listpack-entries 128 --zset-max-listpack-entries 32 \
     --appendfsync "$APPENDFSYNC" --save "" --logfile "$CL_DIR/redis.log" &
   REDIS_PID=$!
   CL_PIDS+=("$REDIS_PID")

@@ -61,6 +61,7 @@ struct FunctionInstance {
   State state = State::Starting;
   int in_flight = 0;
   Clock::time_point last_used = Clock::now();
+  Clock::time_point exit_checked;  // last waitpid() from pick()
   Clock::time_point stop_deadline;
   std::string exit_reason;
   fs::path log_file;
@@ -335,8 +336,14 @@ struct LocalFunctionHost::Impl : std::enable_shared_from_this<LocalFunctionHost:
   // The least-loaded ready instance with a free slot, else a starting one with a free slot.
   static std::shared_ptr<FunctionInstance> pick(Function& fn) {
     std::shared_ptr<FunctionInstance> best;
+    auto now = Clock::now();
     for (const auto& i : fn.instances) {
-      check_exit(*i);
+      // At most every 5 ms per instance: a waitpid() per call was a syscall per Task
+      // step; maintain() reaps on its own tick, and a call to a dead process fails and is retried.
+      if (now - i->exit_checked >= milliseconds{5}) {
+        i->exit_checked = now;
+        check_exit(*i);
+      }
       if (i->in_flight >= fn.spec.concurrency || (i->state != State::Ready && i->state != State::Starting)) {
         continue;
       }

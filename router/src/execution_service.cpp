@@ -36,6 +36,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cctype>
+#include <charconv>
 #include <functional>
 #include <iostream>
 
@@ -375,6 +376,89 @@ struct ExecutionService::Run {
     }
     return j;
   }
+  // dump_json(to_json()), written directly: the Json tree copied the input, the
+  // variables and the task only to print them. Keys in to_json()'s (sorted) order.
+  std::string to_text() const {
+    std::string out;
+    out.reserve(256);
+    auto key = [&out](std::string_view k) {
+      out += '"';
+      out += k;
+      out += "\":";
+    };
+    auto number = [&out](int64_t n) {
+      char buf[24];
+      out.append(buf, std::to_chars(buf, buf + sizeof buf, n).ptr);
+    };
+    out += "{\"c\":{\"enteredMs\":";
+    number(cursor.entered_ms);
+    out += ",\"input\":";
+    append_json(out, cursor.input);
+    out += ",\"retriers\":[";
+    for (size_t i = 0; i < cursor.retriers.size(); ++i) {
+      if (i > 0) {
+        out += ',';
+      }
+      number(cursor.retriers[i]);
+    }
+    out += "],\"retryCount\":";
+    number(cursor.retry_count);
+    out += ",\"state\":";
+    append_json_string(out, cursor.state);
+    out += '}';
+    if (entered_event != 0) {
+      out += ',';
+      key("eid");
+      number(entered_event);
+    }
+    if (!join.is_null()) {
+      out += ',';
+      key("join");
+      append_json(out, join);
+    }
+    if (!limits.is_null()) {
+      out += ',';
+      key("lim");
+      append_json(out, limits);
+    }
+    out += ',';
+    key("m");
+    append_json_string(out, machine);
+    if (!map_item.is_null()) {
+      out += ',';
+      key("mi");
+      append_json(out, map_item);
+    }
+    if (!map_state.empty()) {
+      out += ',';
+      key("ms");
+      append_json_string(out, map_state);
+    }
+    if (outer.is_array() && !outer.empty()) {
+      out += ',';
+      key("ov");
+      append_json(out, outer);
+    }
+    if (!parent.empty()) {
+      out += ',';
+      key("p");
+      append_json_string(out, parent);
+      out += ',';
+      key("px");
+      append_json_string(out, prefix);
+    }
+    if (!task.is_null()) {
+      out += ',';
+      key("task");
+      append_json(out, task);
+    }
+    out += ',';
+    key("vars");
+    append_json(out, variables);
+    out += '}';
+    assert(out == dump_json(to_json()));  // debug builds check that both agree
+    return out;
+  }
   static Run from_json(const Json& j) {
     Run r;
     r.machine = j.value("m", std::string());
@@ -530,7 +614,7 @@ asio::awaitable<Result<StartResult>> ExecutionService::start(const std::string& 
   Run run;
   run.cursor = asl::start_cursor(*def, "", input, now);
   req.fields.emplace_back("status", kRunning);
-  req.fields.emplace_back("r:0", dump_json(run.to_json()));
+  req.fields.emplace_back("r:0", run.to_text());
   req.fields.emplace_back("rv:0", "0");
   if (auto t = def->timeout_ms()) {
     req.timeout_at_ms = now + *t;
@@ -808,7 +892,7 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
     if (result && task.wait_for_token) {
       // The hand-off was acknowledged: park. Nothing of this step stays in the
       // router; the completion API, or a timeout timer, resumes it.
-      t.set.emplace_back("r:" + item.run, dump_json(run.to_json()));
+      t.set.emplace_back("r:" + item.run, run.to_text());
       t.set.emplace_back("rv:" + item.run, next_version);
       t.set.emplace_back("tw:" + item.run, next_version);
       if (task.timeout_ms) {
@@ -970,7 +1054,7 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
               child.map_state = run.cursor.state;
             }
             std::string rid = prefix + "." + std::to_string(i);
-            t.set.emplace_back("r:" + rid, dump_json(child.to_json()));
+            t.set.emplace_back("r:" + rid, child.to_text());
             t.set.emplace_back("rv:" + rid, "0");
             if (i < maxc) {
               t.work.push_back({"", exec, rid, "0", "enter", "", 1});
@@ -999,7 +1083,7 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
     t.del.push_back("r:" + item.run);
     t.del.push_back("rv:" + item.run);
   } else if (!t.finished) {
-    t.set.emplace_back("r:" + item.run, dump_json(run.to_json()));
+    t.set.emplace_back("r:" + item.run, run.to_text());
     t.set.emplace_back("rv:" + item.run, next_version);
   }
 

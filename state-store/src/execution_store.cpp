@@ -1,6 +1,12 @@
 #include "switchyard/store/execution_store.hpp"
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <cassert>
+#include <exception>
 #include <iterator>
 
 #include "switchyard/store/keys.hpp"
@@ -103,65 +109,156 @@ asio::awaitable<CommitOutcome> ExecutionStore::commit(const Transition& t) {
   co_return (co_await commit_reporting(t)).outcome;
 }
 
-asio::awaitable<CommitResult> ExecutionStore::commit_reporting(const Transition& t) {
-  std::vector<std::string> keys{keys::execution(t.exec), keys::history(t.exec), str(keys::kWork),
-                                str(keys::kTimers)};
-  std::vector<std::string> args;
-  args.reserve(16 + 2 * t.set.size() + t.del.size() + t.events.size() + 5 * t.work.size() + 2 * t.timers.size());
-  args.push_back(t.run);
-  args.push_back(t.expected_version);
-  args.push_back(t.ack_id);
-  args.push_back(str(keys::kWorkGroup));
-  args.push_back(t.finished ? std::to_string(t.retention.count()) : "0");
-  args.push_back(t.finished ? str(keys::kDoneChannel) : "");
-  args.push_back(t.finished ? t.exec : "");
-  args.push_back(std::to_string(t.set.size()));
+// Batched commits. The first commit of a turn leads a batch: it yields once
+// (asio::post puts it behind every handler already queued, i.e. the rest of
+// this turn), so the coroutines resumed in the same turn append their
+// transitions to its batch; then it sends the batch as one EVALSHA of
+// commit.lua and hands each commit its own element of the reply. A lone commit
+// costs one extra handler dispatch, no waiting. Batches are sent in the order
+// they were opened, so commits reach Redis in the order they were made, as
+// when each was its own pipelined command.
+struct ExecutionStore::PendingCommit {
+  explicit PendingCommit(const asio::any_io_executor& ex) : signal(ex, asio::steady_timer::time_point::max()) {}
+  asio::steady_timer signal;  ///< cancelled when the result is in
+  bool done = false;
+  Reply reply;                ///< this transition's element of the script's reply
+  std::exception_ptr error;   ///< the batch's I/O failure
+};
+
+struct ExecutionStore::CommitBatch {
+  RespArgs keys;  ///< work stream, timers, then per transition: execution hash, history list
+  RespArgs args;  ///< group, then per transition: its argument count, its arguments
+  std::vector<std::shared_ptr<PendingCommit>> commits;
+};
+
+namespace {
+
+// A batch stops taking commits at 64 transitions or 1 MiB of arguments: it bounds
+// one script run (Redis serves nothing else meanwhile) and one command's size.
+constexpr size_t kMaxBatchCommits = 64;
+constexpr size_t kMaxBatchBytes = 1 << 20;
+
+}  // namespace
+
+void ExecutionStore::encode(const Transition& t, CommitBatch& batch) {
+  batch.keys.add(keys::execution(t.exec));
+  batch.keys.add(keys::history(t.exec));
+  auto& a = batch.args;
+  size_t n = 6 + (1 + 2 * t.set.size()) + (1 + t.del.size()) + (1 + t.events.size()) + (1 + 5 * t.work.size()) +
+             (1 + 2 * t.timers.size()) + (1 + t.cancel_timers.size()) + (t.join ? 9 : 1) + 2;
+  a.add_int(static_cast<int64_t>(n));
+  const size_t before = a.count();
+  a.add(t.run);
+  a.add(t.expected_version);
+  a.add(t.ack_id);
+  a.add_int(t.finished ? t.retention.count() : 0);
+  a.add(t.finished ? keys::kDoneChannel : "");
+  a.add(t.finished ? std::string_view(t.exec) : "");
+  a.add_int(static_cast<int64_t>(t.set.size()));
   for (const auto& [k, v] : t.set) {
-    args.push_back(k);
-    args.push_back(v);
+    a.add(k);
+    a.add(v);
   }
-  args.push_back(std::to_string(t.del.size()));
+  a.add_int(static_cast<int64_t>(t.del.size()));
   for (const auto& k : t.del) {
-    args.push_back(k);
+    a.add(k);
   }
-  args.push_back(std::to_string(t.events.size()));
+  a.add_int(static_cast<int64_t>(t.events.size()));
   for (const auto& e : t.events) {
-    args.push_back(checked_event(e));
+    a.add(checked_event(e));
   }
-  args.push_back(std::to_string(t.work.size()));
+  a.add_int(static_cast<int64_t>(t.work.size()));
   for (const auto& w : t.work) {
-    args.push_back(w.exec);
-    args.push_back(w.run);
-    args.push_back(w.version);
-    args.push_back(w.kind);
-    args.push_back(w.data);
+    a.add(w.exec);
+    a.add(w.run);
+    a.add(w.version);
+    a.add(w.kind);
+    a.add(w.data);
   }
-  args.push_back(std::to_string(t.timers.size()));
+  a.add_int(static_cast<int64_t>(t.timers.size()));
   for (const auto& [due, member] : t.timers) {
-    args.push_back(std::to_string(due));
-    args.push_back(member);
+    a.add_int(due);
+    a.add(member);
   }
-  args.push_back(std::to_string(t.cancel_timers.size()));
+  a.add_int(static_cast<int64_t>(t.cancel_timers.size()));
   for (const auto& m : t.cancel_timers) {
-    args.push_back(m);
+    a.add(m);
   }
   if (t.join) {
     const auto& j = *t.join;
-    args.push_back(j.parent);
-    args.push_back(t.run);
-    args.push_back(j.ok ? "1" : "0");
-    args.push_back(j.result);
-    args.push_back(j.prefix);
-    args.push_back(std::to_string(j.count));
-    args.push_back(std::to_string(j.max_concurrency));
-    args.push_back(std::to_string(j.tolerated_count));
-    args.push_back(std::to_string(j.tolerated_percentage));
+    a.add(j.parent);
+    a.add(t.run);
+    a.add(j.ok ? "1" : "0");
+    a.add(j.result);
+    a.add(j.prefix);
+    a.add_int(j.count);
+    a.add_int(j.max_concurrency);
+    a.add_int(j.tolerated_count);
+    a.add(std::to_string(j.tolerated_percentage));
   } else {
-    args.emplace_back("");
+    a.add("");
   }
-  args.push_back(t.park_version);
-  args.emplace_back(t.report_events ? "1" : "");
-  Reply r = co_await redis_.eval("commit", keys, args);
+  a.add(t.park_version);
+  a.add(t.report_events ? "1" : "");
+  assert(a.count() - before == n);
+  (void)before;
+}
+
+asio::awaitable<CommitResult> ExecutionStore::commit_reporting(const Transition& t) {
+  auto ex = co_await asio::this_coro::executor;
+  auto pending = std::make_shared<PendingCommit>(ex);
+  std::shared_ptr<CommitBatch> batch = open_batch_;
+  const bool lead =
+      !batch || batch->commits.size() >= kMaxBatchCommits || batch->args.bytes() >= kMaxBatchBytes;
+  if (lead) {
+    batch = std::make_shared<CommitBatch>();
+    batch->keys.add(keys::kWork);
+    batch->keys.add(keys::kTimers);
+    batch->args.add(keys::kWorkGroup);
+    open_batch_ = batch;
+  }
+  batch->commits.push_back(pending);
+  encode(t, *batch);
+  if (lead) {
+    co_await asio::post(ex, asio::use_awaitable);  // the rest of this turn joins the batch
+    if (open_batch_ == batch) {
+      open_batch_.reset();
+    }
+    std::exception_ptr error;
+    Reply r;
+    try {
+      r = co_await redis_.eval_encoded("commit", std::move(batch->keys), std::move(batch->args));
+    } catch (...) {
+      error = std::current_exception();
+    }
+    const auto& commits = batch->commits;
+    bool shaped = r.type == Reply::Type::Array && r.elements.size() == commits.size();
+    for (size_t k = 0; k < commits.size(); ++k) {
+      auto& p = *commits[k];
+      if (error) {
+        p.error = error;
+      } else if (shaped) {
+        p.reply = std::move(r.elements[k]);
+      } else if (r.is_error()) {
+        p.reply = r;  // the script failed as a whole (each commit throws it below)
+      } else {
+        p.error = std::make_exception_ptr(RedisError("commit: unexpected reply"));
+      }
+      p.done = true;
+      p.signal.cancel();
+    }
+  }
+  if (!pending->done) {
+    boost::system::error_code ec;
+    co_await pending->signal.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  if (!pending->done) {
+    throw RedisError("commit interrupted before its batch was answered");  // cancelled from outside
+  }
+  if (pending->error) {
+    std::rethrow_exception(pending->error);
+  }
+  const Reply& r = pending->reply;
   r.check();
   CommitResult out;
   if (r.type == Reply::Type::Array) {

@@ -40,6 +40,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
 #include <cassert>
 #include <charconv>
 #include <iterator>
@@ -54,6 +55,65 @@ namespace switchyard::store {
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
+
+namespace {
+
+void append_count(std::string& out, char kind, size_t n) {
+  char head[24];
+  head[0] = kind;
+  char* end = std::to_chars(head + 1, head + sizeof head - 2, n).ptr;
+  *end++ = '\r';
+  *end++ = '\n';
+  out.append(head, static_cast<size_t>(end - head));
+}
+
+void append_bulk(std::string& out, std::string_view arg) {
+  append_count(out, '$', arg.size());
+  out.append(arg.data(), arg.size());
+  out.append("\r\n", 2);
+}
+
+// RESP formatted here: hiredis' argv formatting (an sdscatfmt per argument)
+// cost more than the rest of a commit's client side.
+std::string encode_command(const std::vector<std::string>& args) {
+  size_t total = 16;
+  for (const auto& a : args) {
+    total += a.size() + 24;
+  }
+  std::string cmd;
+  cmd.reserve(total);
+  append_count(cmd, '*', args.size());
+  for (const auto& a : args) {
+    append_bulk(cmd, a);
+  }
+  return cmd;
+}
+
+}  // namespace
+
+void RespArgs::add(std::string_view arg) {
+  // Hot (every argument of every commit): one growth check, the header built on the stack.
+  char head[24];
+  head[0] = '$';
+  char* end = std::to_chars(head + 1, head + sizeof head - 2, arg.size()).ptr;
+  *end++ = '\r';
+  *end++ = '\n';
+  const size_t head_len = static_cast<size_t>(end - head);
+  const size_t need = buf_.size() + head_len + arg.size() + 2;
+  if (need > buf_.capacity()) {
+    buf_.reserve(std::max(need, 2 * buf_.capacity()));
+  }
+  buf_.append(head, head_len);
+  buf_.append(arg.data(), arg.size());
+  buf_.append("\r\n", 2);
+  ++count_;
+}
+
+void RespArgs::add_int(int64_t n) {
+  char num[24];
+  auto end = std::to_chars(num, num + sizeof num, n).ptr;
+  add(std::string_view(num, static_cast<size_t>(end - num)));
+}
 
 const Reply& Reply::check() const {
   if (is_error()) {
@@ -198,31 +258,10 @@ asio::awaitable<void> AsioConnection::wait_connected(Clock::time_point deadline)
   throw RedisError(why);
 }
 
-bool AsioConnection::send(const std::vector<std::string>& args, const std::shared_ptr<PendingCommand>& pending) {
-  assert(!args.empty());
+bool AsioConnection::send(std::string_view cmd, const std::shared_ptr<PendingCommand>& pending) {
+  assert(!cmd.empty());
   if (!alive()) {
     return false;
-  }
-  // RESP formatted here: hiredis' argv formatting (an sdscatfmt per argument)
-  // cost more than the rest of a commit's client side.
-  size_t total = 16;
-  for (const auto& a : args) {
-    total += a.size() + 24;
-  }
-  std::string cmd;
-  cmd.reserve(total);
-  char num[24];
-  auto append_count = [&](char kind, size_t n) {
-    cmd += kind;
-    auto end = std::to_chars(num, num + sizeof num, n).ptr;
-    cmd.append(num, end);
-    cmd += "\r\n";
-  };
-  append_count('*', args.size());
-  for (const auto& a : args) {
-    append_count('$', a.size());
-    cmd += a;
-    cmd += "\r\n";
   }
   auto* holder = new std::shared_ptr<PendingCommand>(pending);
   if (redisAsyncFormattedCommand(ac_, &on_reply, holder, cmd.data(), cmd.size()) != REDIS_OK) {
@@ -441,8 +480,8 @@ struct Redis::Impl : std::enable_shared_from_this<Redis::Impl> {
     }
     co_await c->wait_connected(deadline);
     if (address.db != 0) {
-      std::vector<std::string> select{"SELECT", std::to_string(address.db)};
-      Reply r = co_await exec(c, select, Clock::now() + options.command_timeout);
+      std::string select = encode_command({"SELECT", std::to_string(address.db)});
+      Reply r = co_await exec(c, select, "SELECT", Clock::now() + options.command_timeout);
       if (r.is_error()) {
         c->close();
         throw RedisError("SELECT " + std::to_string(address.db) + " failed: " + r.str);
@@ -474,12 +513,12 @@ struct Redis::Impl : std::enable_shared_from_this<Redis::Impl> {
     }
   }
 
-  // Sends one command on `c` and awaits its reply until `deadline`.
-  asio::awaitable<Reply> exec(std::shared_ptr<detail::AsioConnection> c, const std::vector<std::string>& args,
+  // Sends one encoded command (named `what` in errors) on `c` and awaits its reply until `deadline`.
+  asio::awaitable<Reply> exec(std::shared_ptr<detail::AsioConnection> c, const std::string& cmd, std::string_view what,
                               Clock::time_point deadline) {
     auto self = shared_from_this();
     auto p = std::make_shared<detail::PendingCommand>(ex);
-    if (!c->send(args, p)) {
+    if (!c->send(cmd, p)) {
       throw RedisError("redis connection lost" + (c->error().empty() ? "" : ": " + c->error()));
     }
     p->signal.expires_at(deadline);
@@ -501,7 +540,7 @@ struct Redis::Impl : std::enable_shared_from_this<Redis::Impl> {
       conn.reset();
       ensure_connecting();
     }
-    throw RedisError("redis command " + args.front() + " timed out");
+    throw RedisError("redis command " + std::string(what) + " timed out");
   }
 
   // Not a coroutine itself: the returned one owns `self` from the start.
@@ -518,38 +557,47 @@ struct Redis::Impl : std::enable_shared_from_this<Redis::Impl> {
     if (args.empty()) {
       throw std::invalid_argument("empty redis command");
     }
+    std::string cmd = encode_command(args);  // named: it must live across the await
+    co_return co_await run_encoded(cmd, args.front(), timeout);
+  }
+
+  // Waits for a connection and runs one encoded command; `cmd` and `what` must outlive the await.
+  asio::awaitable<Reply> run_encoded(const std::string& cmd, std::string_view what, milliseconds timeout) {
     auto deadline = Clock::now() + (timeout.count() > 0 ? timeout : options.command_timeout);
     co_await wait_ready(deadline);
-    co_return co_await exec(conn, args, deadline);
+    co_return co_await exec(conn, cmd, what, deadline);
   }
 
   static asio::awaitable<void> connect_co(std::shared_ptr<Impl> impl, milliseconds deadline) {
     co_await impl->wait_ready(Clock::now() + deadline);
   }
 
-  static asio::awaitable<Reply> eval_co(std::shared_ptr<Impl> impl, std::string script_name,
-                                        std::vector<std::string> keys, std::vector<std::string> args,
-                                        milliseconds timeout) {
+  static asio::awaitable<Reply> eval_co(std::shared_ptr<Impl> impl, std::string script_name, RespArgs keys,
+                                        RespArgs args, milliseconds timeout) {
     std::string_view source = lua_source(script_name);
     if (source.empty()) {
       // A name not in state-store/lua/ is a programming error; thrown (not asserted) so release builds fail loudly too.
       throw std::invalid_argument("unknown Lua script '" + script_name + "'");
     }
     auto deadline = Clock::now() + (timeout.count() > 0 ? timeout : impl->options.command_timeout);
-    std::vector<std::string> argv;
-    argv.reserve(3 + keys.size() + args.size());
-    argv.emplace_back("EVALSHA");
-    argv.push_back(impl->sha_of(script_name));
-    argv.push_back(std::to_string(keys.size()));
-    argv.insert(argv.end(), std::make_move_iterator(keys.begin()), std::make_move_iterator(keys.end()));
-    argv.insert(argv.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
-    Reply r = co_await impl->command(argv, timeout);
+    auto encode = [&](std::string_view verb, std::string_view script) {
+      std::string cmd;
+      cmd.reserve(64 + script.size() + keys.bytes() + args.bytes());
+      append_count(cmd, '*', 3 + keys.count() + args.count());
+      append_bulk(cmd, verb);
+      append_bulk(cmd, script);
+      append_bulk(cmd, std::to_string(keys.count()));
+      cmd += keys.encoded();
+      cmd += args.encoded();
+      return cmd;
+    };
+    std::string cmd = encode("EVALSHA", impl->sha_of(script_name));
+    Reply r = co_await impl->run_encoded(cmd, "EVALSHA", timeout);
     if (r.is_error() && r.str.starts_with("NOSCRIPT")) {
       // First use on this server (or after SCRIPT FLUSH / a restart): EVAL also caches it for the next EVALSHA.
-      argv[0] = "EVAL";
-      argv[1] = std::string(source);
       auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-      r = co_await impl->command(std::move(argv), std::max(left, milliseconds{1}));
+      cmd = encode("EVAL", source);
+      r = co_await impl->run_encoded(cmd, "EVAL", std::max(left, milliseconds{1}));
     }
     co_return r;
   }
@@ -606,7 +654,20 @@ asio::awaitable<Reply> Redis::command(std::vector<std::string> args, millisecond
 
 asio::awaitable<Reply> Redis::eval(std::string_view script_name, const std::vector<std::string>& keys,
                                    const std::vector<std::string>& args, milliseconds timeout) {
-  return Impl::eval_co(impl_, std::string(script_name), keys, args, timeout);
+  RespArgs k;
+  RespArgs a;
+  for (const auto& key : keys) {
+    k.add(key);
+  }
+  for (const auto& arg : args) {
+    a.add(arg);
+  }
+  return Impl::eval_co(impl_, std::string(script_name), std::move(k), std::move(a), timeout);
+}
+
+asio::awaitable<Reply> Redis::eval_encoded(std::string_view script_name, RespArgs keys, RespArgs args,
+                                           milliseconds timeout) {
+  return Impl::eval_co(impl_, std::string(script_name), std::move(keys), std::move(args), timeout);
 }
 
 bool Redis::connected() const { return impl_->ready(); }

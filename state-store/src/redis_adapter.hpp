@@ -30,6 +30,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "switchyard/store/redis.hpp"
@@ -60,8 +61,8 @@ class AsioConnection : public std::enable_shared_from_this<AsioConnection> {
   /// Waits for hiredis' connect callback; throws RedisError (and closes) on failure or at `deadline`.
   boost::asio::awaitable<void> wait_connected(std::chrono::steady_clock::time_point deadline);
 
-  /// Queues a command; false when the connection can take no more commands.
-  bool send(const std::vector<std::string>& args, const std::shared_ptr<PendingCommand>& pending);
+  /// Queues a command (RESP-encoded; hiredis copies it); false when the connection can take no more commands.
+  bool send(std::string_view cmd, const std::shared_ptr<PendingCommand>& pending);
 
   /// Connected and not freed.
   bool alive() const { return ac_ != nullptr && connected_; }

@@ -5,7 +5,11 @@
 // machine and in small writes. Here ASCII strings are copied in runs between
 // the bytes that need escaping; anything unusual (non-ASCII strings, floats,
 // binary) is handed to nlohmann for that node, so the output is identical.
+#include <algorithm>
+#include <array>
 #include <charconv>
+#include <cstdint>
+#include <cstring>
 
 #include "switchyard/asl/json.hpp"
 
@@ -13,65 +17,102 @@ namespace switchyard {
 
 namespace {
 
-// Appends `s` escaped as nlohmann does: \" \\ \b \f \n \r \t, other control
-// characters as \u00xx (lowercase hex), everything else as it is.
-void append_ascii_escaped(std::string& out, const std::string& s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  size_t run = 0;  // start of the pending unescaped run
-  for (size_t i = 0; i < s.size(); ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') {
-      continue;
-    }
-    out.append(s, run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        out += "\\u00";
-        out += kHex[c >> 4];
-        out += kHex[c & 15];
-        break;
-    }
+// Byte classes: 0 copied as it is, 1 escaped, 2 not ASCII.
+constexpr std::array<unsigned char, 256> kClass = [] {
+  std::array<unsigned char, 256> t{};
+  for (int c = 0; c < 0x20; ++c) {
+    t[static_cast<size_t>(c)] = 1;
   }
-  out.append(s, run, std::string::npos);
-  out += '"';
+  t['"'] = 1;
+  t['\\'] = 1;
+  for (int c = 0x80; c < 0x100; ++c) {
+    t[static_cast<size_t>(c)] = 2;
+  }
+  return t;
+}();
+
+// True when none of the 8 bytes of `w` needs a look: all printable ASCII other
+// than '"' and '\\' (exact for "any byte": a borrow only spills past a byte that matched).
+inline bool plain8(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  const uint64_t control = (w - kOnes * 0x20) & ~w & kHigh;
+  const uint64_t q = w ^ (kOnes * '"');
+  const uint64_t quote = (q - kOnes) & ~q & kHigh;
+  const uint64_t b = w ^ (kOnes * '\\');
+  const uint64_t backslash = (b - kOnes) & ~b & kHigh;
+  return (control | quote | backslash | (w & kHigh)) == 0;
 }
 
-bool ascii(const std::string& s) {
-  for (char c : s) {
-    if (static_cast<unsigned char>(c) >= 0x80) {
-      return false;
+// Appends `s` as a JSON string as nlohmann does: \" \\ \b \f \n \r \t, other control
+// characters as \u00xx (lowercase hex), other ASCII as it is, in runs found 8 bytes at
+// a time. Returns false (having appended nothing) when `s` is not all ASCII.
+bool append_ascii_string(std::string& out, const std::string& s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const size_t start = out.size();
+  const char* p = s.data();
+  const size_t n = s.size();
+  out += '"';
+  size_t run = 0;  // start of the pending unescaped run
+  size_t i = 0;
+  while (i < n) {
+    if (i + 8 <= n) {
+      uint64_t w;
+      std::memcpy(&w, p + i, 8);
+      if (plain8(w)) {
+        i += 8;
+        continue;
+      }
+    }
+    for (const size_t end = std::min(n, i + 8); i < end; ++i) {
+      const unsigned char c = static_cast<unsigned char>(p[i]);
+      const unsigned char cls = kClass[c];
+      if (cls == 0) {
+        continue;
+      }
+      if (cls == 2) {
+        out.resize(start);
+        return false;
+      }
+      out.append(p + run, i - run);
+      run = i + 1;
+      switch (c) {
+        case '"':
+          out.append("\\\"", 2);
+          break;
+        case '\\':
+          out.append("\\\\", 2);
+          break;
+        case '\b':
+          out.append("\\b", 2);
+          break;
+        case '\f':
+          out.append("\\f", 2);
+          break;
+        case '\n':
+          out.append("\\n", 2);
+          break;
+        case '\r':
+          out.append("\\r", 2);
+          break;
+        case '\t':
+          out.append("\\t", 2);
+          break;
+        default: {
+          const char u[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 15]};
+          out.append(u, 6);
+          break;
+        }
+      }
     }
   }
+  out.append(p + run, n - run);
+  out += '"';
   return true;
 }
 
 void append_string(std::string& out, const std::string& s) {
-  if (ascii(s)) {
-    append_ascii_escaped(out, s);
-  } else {
+  if (!append_ascii_string(out, s)) {
     out += Json(s).dump();  // UTF-8: nlohmann validates it (and throws on invalid bytes, as dump() does)
   }
 }
@@ -135,6 +176,8 @@ void append_json(std::string& out, const Json& j) {
       return;
   }
 }
+
+void append_json_string(std::string& out, const std::string& s) { append_string(out, s); }
 
 std::string dump_json(const Json& j) {
   std::string out;

@@ -40,6 +40,26 @@ TEST(JsonText, SameTextAsNlohmannDump) {
   }
 }
 
+// Strings are scanned 8 bytes at a time: a byte that needs a look at every
+// offset of words and tails, and strings of every length around a word.
+TEST(JsonText, SpecialBytesAtEveryOffsetGiveTheSameText) {
+  const std::vector<std::string> specials = {"\"", "\\", "\n", std::string(1, '\0'), "\x1f", "\x7f", " ", "\xc3\xa9"};
+  for (size_t len = 0; len <= 26; ++len) {
+    for (size_t at = 0; at <= len; ++at) {
+      for (const auto& sp : specials) {
+        std::string text(len, 'a');
+        text.insert(at, sp);
+        Json j = text;
+        ASSERT_EQ(dump_json(j), j.dump()) << "len " << len << " at " << at;
+        const Json object = {{"k", j}};
+        std::string out = "p";
+        append_json(out, object);
+        ASSERT_EQ(out, "p" + object.dump()) << "len " << len << " at " << at;
+      }
+    }
+  }
+}
+
 TEST(JsonText, InvalidUtf8ThrowsAsDumpDoes) {
   Json bad = std::string("\xff\xfe");
   EXPECT_THROW((void)bad.dump(), Json::type_error);

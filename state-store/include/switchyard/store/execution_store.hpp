@@ -1,7 +1,8 @@
 #pragma once
 /// Typed access to executions in Redis: start, commit a transition, stop,
 /// read records and history, work queue and timers. Every write to a running
-/// execution goes through commit() (one Lua script, one round trip).
+/// execution goes through commit() (commit.lua): the commits made in one
+/// event-loop turn go to Redis as one call, each applied and answered as if alone.
 ///
 /// The execution hash holds: id, stateMachine, revision, type, name, status,
 /// input, output, error, cause, startedAt, stoppedAt (ms), ev (event count),
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -108,6 +110,10 @@ class ExecutionStore {
   explicit ExecutionStore(Redis& redis) : redis_(redis) {}
 
   boost::asio::awaitable<StartOutcome> start(const StartRequest& req);
+  /// Applies `t` unless its guard refuses it. Commits from coroutines that run in the
+  /// same event-loop turn (up to a bound) are sent together as one script call at the
+  /// end of the turn: nothing waits for a batch to fill. An I/O failure fails every
+  /// commit of its batch with RedisError (outcome unknown, as for any lost command).
   boost::asio::awaitable<CommitOutcome> commit(const Transition& t);
   /// commit() that also reports the history length when t.report_events.
   boost::asio::awaitable<CommitResult> commit_reporting(const Transition& t);
@@ -171,7 +177,12 @@ class ExecutionStore {
   Redis& redis() { return redis_; }
 
  private:
+  struct PendingCommit;
+  struct CommitBatch;
+  static void encode(const Transition& t, CommitBatch& batch);
+
   Redis& redis_;
+  std::shared_ptr<CommitBatch> open_batch_;  ///< the batch taking commits until the end of this turn
 };
 
 }  // namespace switchyard::store

@@ -11,6 +11,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -51,6 +52,23 @@ struct Reply {
   const Reply& check() const;
 };
 
+/// Command arguments encoded as RESP bulk strings as they are added: a big
+/// command (a batch of commits) is built once, not as a vector of strings
+/// copied on its way to the socket.
+class RespArgs {
+ public:
+  void reserve(size_t bytes) { buf_.reserve(bytes); }
+  void add(std::string_view arg);
+  void add_int(int64_t n);
+  size_t count() const { return count_; }
+  size_t bytes() const { return buf_.size(); }
+  const std::string& encoded() const { return buf_; }
+
+ private:
+  std::string buf_;
+  size_t count_ = 0;
+};
+
 struct RedisOptions {
   std::chrono::milliseconds connect_timeout{2000};  ///< a Redis that does not accept in 2 s is down
   std::chrono::milliseconds command_timeout{5000};  ///< default bound on one command's round trip
@@ -77,6 +95,10 @@ class Redis {
   boost::asio::awaitable<Reply> eval(std::string_view script_name, const std::vector<std::string>& keys,
                                      const std::vector<std::string>& args,
                                      std::chrono::milliseconds timeout = std::chrono::milliseconds{0});
+
+  /// eval() with the keys and arguments already encoded.
+  boost::asio::awaitable<Reply> eval_encoded(std::string_view script_name, RespArgs keys, RespArgs args,
+                                             std::chrono::milliseconds timeout = std::chrono::milliseconds{0});
 
   bool connected() const;
   /// Closes the connection; pending commands fail; no reconnect afterwards.

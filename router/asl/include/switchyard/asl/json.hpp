@@ -36,6 +36,8 @@ inline bool within_depth(const Json& j, size_t max = kMaxJsonDepth) {
 std::string dump_json(const Json& j);
 /// Appends the text of j.dump() to `out`.
 void append_json(std::string& out, const Json& j);
+/// Appends `s` as Json(s).dump() would write it (a JSON string), without the Json.
+void append_json_string(std::string& out, const std::string& s);
 /// The length of j.dump(), without keeping the text.
 size_t json_size(const Json& j);
 
