@@ -547,7 +547,9 @@ asio::awaitable<Result<StartResult>> ExecutionService::start(const std::string& 
   req.input = input_text;
   req.started_ms = now;
   req.first_event = event_text("ExecutionStarted", now, started_details);
-  req.name_ttl = options_.retention + std::chrono::seconds{3600};
+  // A STANDARD execution's name lives until the execution ends, then expires with its record
+  // (commit.lua); an EXPRESS one has ended already.
+  req.name_ttl = sm->type == "EXPRESS" ? options_.retention : std::chrono::seconds{0};
   req.fields = {{"id", id},
                 {"stateMachine", sm->name},
                 {"revision", std::to_string(sm->revision)},
@@ -605,6 +607,15 @@ asio::awaitable<Result<StartResult>> ExecutionService::start(const std::string& 
       (co_await executions_.redis().command(std::move(args))).check();
       std::vector<std::string> args1{"HSET", store::keys::execution(id), "ev", std::to_string(n)};
       (co_await executions_.redis().command(std::move(args1))).check();
+    }
+    if (options_.retention.count() > 0) {
+      // Finished at birth: retention applies at once (the name key got it in start.lua).
+      std::string secs = std::to_string(options_.retention.count());
+      std::vector<std::string> keys{store::keys::execution(id), store::keys::history(id)};
+      for (const std::string& key : keys) {
+        std::vector<std::string> expire{"EXPIRE", key, secs};
+        (co_await executions_.redis().command(std::move(expire))).check();
+      }
     }
     auto all = co_await executions_.read_all(id);
     res.record = execution_json(all);

@@ -183,6 +183,11 @@ local function apply(h, hist)
   if expire > 0 then
     redis.call('EXPIRE', h, expire)
     redis.call('EXPIRE', hist, expire)
+    -- The execution's name key (start.lua; a key outside KEYS) expires with the record.
+    local sm, nm = unpack(redis.call('HMGET', h, 'stateMachine', 'name'))
+    if sm and nm then
+      redis.call('EXPIRE', 'sy:xn:' .. sm .. ':' .. nm, expire)
+    end
   end
   if channel ~= '' then
     redis.call('PUBLISH', channel, payload)

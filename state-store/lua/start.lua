@@ -7,7 +7,7 @@
 -- KEYS[4] all-executions zset  KEYS[5] per-state-machine zset
 -- KEYS[6] name key (execution name -> id)  KEYS[7] timers zset
 -- ARGV: id, input, started ms, has-name (0/1), first event, run, kind,
---       timeout score ("" = none), timeout member, name-key ttl seconds,
+--       timeout score ("" = none), timeout member, name-key ttl seconds (0 = until the end),
 --       nset, (field, value)*, lease due ms ("" = none)
 -- With a lease, the first work item is not added to the stream: the starting
 -- router runs it at once and holds it as the timer "<id>|<run>|0|<kind>" due
@@ -22,7 +22,14 @@ if ARGV[4] == '1' then
     end
     return {'conflict', existing}
   end
-  redis.call('SET', KEYS[6], id, 'EX', tonumber(ARGV[10]))
+  -- ttl 0: the name lives as long as the execution; the commit (or stop) that ends it gives
+  -- the name the record's retention, so the two expire together and never apart.
+  local ttl = tonumber(ARGV[10])
+  if ttl > 0 then
+    redis.call('SET', KEYS[6], id, 'EX', ttl)
+  else
+    redis.call('SET', KEYS[6], id)
+  end
 end
 local args = {}
 local n = tonumber(ARGV[11])

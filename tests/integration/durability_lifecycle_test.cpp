@@ -223,3 +223,50 @@ TEST(DurabilityLifecycle, IndexSweepRemovesExpiredIdsFromTheIndexesButKeepsRunni
 }
 
 }  // namespace
+
+namespace {
+
+// An execution's name stays taken exactly as long as the execution exists: while it runs (however
+// long) a second start by that name is the same execution; once the record expired, the name is free.
+TEST(DurabilityLifecycle, ANameLivesAsLongAsItsExecutionAndIsFreeAfterRetention) {
+  using namespace std::chrono;
+  ClusterOptions o;
+  o.routers = 1;
+  o.common_args = {"--retention-seconds", "1"};
+  Cluster c(o);
+  c.deploy("slow", Json::parse(R"({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3, "End": true}}})"));
+  c.deploy("fast", Json::parse(R"({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}})"), "EXPRESS");
+  auto start = [&](const std::string& sm, const std::string& name) {
+    return http_request(c.port(), "POST", "/v1/state-machines/" + sm + "/executions",
+                        R"({"input": {"k": 1}, "name": ")" + name + "\"}");
+  };
+  auto pttl = [&](const std::string& key) { return c.redis().cli_int("PTTL '" + key + "'").value_or(-99); };
+  auto first = start("slow", "job-1");
+  ASSERT_EQ(first.status, 201) << first.body;
+  std::string id = Json::parse(first.body)["executionId"];
+  EXPECT_EQ(pttl("sy:xn:slow:job-1"), -1) << "a running execution's name must not expire";
+  std::this_thread::sleep_for(milliseconds{1500});  // past the retention, still running
+  auto again = start("slow", "job-1");
+  EXPECT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(Json::parse(again.body)["executionId"], id);
+  ASSERT_TRUE(c.wait_all_finished("slow", seconds{10})) << c.logs();
+  auto t = pttl("sy:xn:slow:job-1");
+  EXPECT_TRUE(t > 0 && t <= 1000) << "name TTL " << t;
+  // After the retention the record and the name are gone: the name starts a new execution.
+  bool freed = wait_until([&] { return c.redis().cli_int("EXISTS 'sy:xn:slow:job-1'").value_or(1) == 0; },
+                          seconds{5});
+  EXPECT_TRUE(freed);
+  auto reused = start("slow", "job-1");
+  EXPECT_EQ(reused.status, 201) << reused.body;
+  EXPECT_NE(Json::parse(reused.body)["executionId"], id);
+  // EXPRESS: finished at once, so its record, history and name get the retention at once.
+  auto e = start("fast", "e-1");
+  ASSERT_EQ(e.status / 100, 2) << e.body;
+  std::string eid = Json::parse(e.body)["executionId"];
+  for (const std::string& key : {"sy:x:{" + eid + "}", "sy:x:{" + eid + "}:h", std::string("sy:xn:fast:e-1")}) {
+    auto k = pttl(key);
+    EXPECT_TRUE(k > 0 && k <= 1000) << key << " TTL " << k;
+  }
+}
+
+}  // namespace

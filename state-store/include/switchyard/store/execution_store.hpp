@@ -92,7 +92,7 @@ struct StartRequest {
   std::string first_event;  ///< ExecutionStarted as JSON object text
   std::string first_kind = "enter";
   std::optional<int64_t> timeout_at_ms;  ///< execution timeout timer
-  std::chrono::seconds name_ttl{90 * 24 * 3600};
+  std::chrono::seconds name_ttl{0};  ///< expiry of the name key; 0: until the execution ends (commit.lua)
   std::vector<std::pair<std::string, std::string>> fields;  ///< the initial record
   /// > 0: the first work item is not put in the stream; it is held by the starting router
   /// as a lease, the timer timer_member(id, "0", "0", first_kind) due at this time, which
