@@ -13,29 +13,16 @@
 
 #include "switchyard/store/keys.hpp"
 #include "switchyard/testing/process.hpp"
+#include "switchyard/testing/run.hpp"
 
 namespace switchyard::store {
 namespace {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
+using switchyard::testing::drive;
+using switchyard::testing::run;
 using Clock = std::chrono::steady_clock;
-
-// Runs the io_context until every future is ready (bounded: a hang fails the test instead of blocking ctest).
-template <typename Future>
-void drive(asio::io_context& ioc, std::vector<Future>& futures, std::chrono::milliseconds limit = 10s) {
-  ioc.restart();
-  auto deadline = Clock::now() + limit;
-  auto all_ready = [&] {
-    return std::all_of(futures.begin(), futures.end(), [](auto& f) { return f.wait_for(0s) == std::future_status::ready; });
-  };
-  while (!all_ready() && Clock::now() < deadline) {
-    ioc.run_one_for(20ms);
-  }
-  if (!all_ready()) {
-    throw std::runtime_error("test coroutines did not finish in time");
-  }
-}
 
 class ExecutionStoreTest : public ::testing::Test {
  protected:

@@ -12,35 +12,18 @@
 #include "switchyard/store/keys.hpp"
 #include "switchyard/store/redis.hpp"
 #include "switchyard/testing/process.hpp"
+#include "switchyard/testing/run.hpp"
+#include "store_fixture.hpp"
 
 namespace switchyard::store {
 namespace {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
+using switchyard::testing::run;
 
-template <typename T>
-T run(asio::io_context& ioc, asio::awaitable<T> aw) {
-  auto f = asio::co_spawn(ioc, std::move(aw), asio::use_future);
-  ioc.restart();
-  auto deadline = std::chrono::steady_clock::now() + 10s;  // a hang fails the test instead of blocking ctest
-  while (f.wait_for(0s) != std::future_status::ready && std::chrono::steady_clock::now() < deadline) {
-    ioc.run_one_for(20ms);
-  }
-  if (f.wait_for(0s) != std::future_status::ready) {
-    throw std::runtime_error("test coroutine did not finish in time");
-  }
-  return f.get();
-}
-
-class FireTimers : public ::testing::Test {
+class FireTimers : public StoreTest {
  protected:
-  testing::RedisServer server;
-  asio::io_context ioc;
-  Redis redis{ioc.get_executor(), Address::parse(server.url())};
-  ExecutionStore store{redis};
-
-  Reply cmd(std::vector<std::string> args) { return run(ioc, redis.command(std::move(args))); }
   void add_timer(int64_t due, const std::string& member) {
     cmd({"ZADD", std::string(keys::kTimers), std::to_string(due), member});
   }
