@@ -132,18 +132,7 @@ std::vector<std::string> types(const Json& events) {
 long count_of(const std::vector<std::string>& v, const std::string& s) { return std::count(v.begin(), v.end(), s); }
 
 std::string redis_cli(const fs::path& data_dir, const std::string& args) {
-  std::string cmd = "redis-cli -s " + (data_dir / "redis.sock").string() + " " + args;
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) {
-    return out;
-  }
-  char buf[4096];
-  while (fgets(buf, sizeof buf, p) != nullptr) {
-    out += buf;
-  }
-  pclose(p);
-  return out;
+  return switchyard::testing::run_capture("redis-cli -s " + (data_dir / "redis.sock").string() + " " + args);
 }
 
 TaskClient client_for(int port) {

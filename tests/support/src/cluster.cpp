@@ -7,6 +7,7 @@
 #include <atomic>
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
@@ -22,19 +23,30 @@ using std::chrono::milliseconds;
 
 namespace {
 
-std::string run_capture(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) {
-    return out;
+// Calls fn(0..n-1) from `threads` threads; the first exception (its message) is rethrown after all joined.
+void for_each_parallel(size_t n, int threads, const std::function<void(size_t)>& fn) {
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  std::string failure;
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&] {
+      for (size_t i = next++; i < n; i = next++) {
+        try {
+          fn(i);
+        } catch (const std::exception& e) {
+          std::lock_guard<std::mutex> lock(mu);
+          failure = e.what();
+        }
+      }
+    });
   }
-  char buf[4096];
-  size_t n = 0;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) {
-    out.append(buf, n);
+  for (auto& th : pool) {
+    th.join();
   }
-  pclose(p);
-  return out;
+  if (!failure.empty()) {
+    throw std::runtime_error(failure);
+  }
 }
 
 std::string tail_of(const std::string& s, size_t n) { return s.size() <= n ? s : "..." + s.substr(s.size() - n); }
@@ -315,28 +327,7 @@ std::string Cluster::start(const std::string& state_machine, const Json& input, 
 std::vector<std::string> Cluster::start_many(const std::string& state_machine, const std::vector<Json>& inputs,
                                              int threads) {
   std::vector<std::string> ids(inputs.size());
-  std::atomic<size_t> next{0};
-  std::mutex mu;
-  std::string failure;
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) {
-    pool.emplace_back([&] {
-      for (size_t i = next++; i < inputs.size(); i = next++) {
-        try {
-          ids[i] = start(state_machine, inputs[i]);
-        } catch (const std::exception& e) {
-          std::lock_guard<std::mutex> lock(mu);
-          failure = e.what();
-        }
-      }
-    });
-  }
-  for (auto& th : pool) {
-    th.join();
-  }
-  if (!failure.empty()) {
-    throw std::runtime_error(failure);
-  }
+  for_each_parallel(inputs.size(), threads, [&](size_t i) { ids[i] = start(state_machine, inputs[i]); });
   return ids;
 }
 
@@ -371,28 +362,7 @@ std::vector<Json> Cluster::history(const std::string& id) {
 
 std::vector<std::vector<Json>> Cluster::histories(const std::vector<std::string>& ids, int threads) {
   std::vector<std::vector<Json>> out(ids.size());
-  std::atomic<size_t> next{0};
-  std::mutex mu;
-  std::string failure;
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) {
-    pool.emplace_back([&] {
-      for (size_t i = next++; i < ids.size(); i = next++) {
-        try {
-          out[i] = history(ids[i]);
-        } catch (const std::exception& e) {
-          std::lock_guard<std::mutex> lock(mu);
-          failure = e.what();
-        }
-      }
-    });
-  }
-  for (auto& th : pool) {
-    th.join();
-  }
-  if (!failure.empty()) {
-    throw std::runtime_error(failure);
-  }
+  for_each_parallel(ids.size(), threads, [&](size_t i) { out[i] = history(ids[i]); });
   return out;
 }
 

@@ -259,8 +259,7 @@ void RedisServer::start() {
 
 RedisServer::~RedisServer() = default;
 
-std::string RedisServer::cli(const std::string& args) const {
-  std::string cmd = "redis-cli -s '" + socket_ + "' " + args + " 2>/dev/null";
+std::string run_capture(const std::string& cmd) {
   std::string out;
   FILE* p = popen(cmd.c_str(), "r");
   if (p == nullptr) {
@@ -273,6 +272,10 @@ std::string RedisServer::cli(const std::string& args) const {
   }
   pclose(p);
   return out;
+}
+
+std::string RedisServer::cli(const std::string& args) const {
+  return run_capture("redis-cli -s '" + socket_ + "' " + args + " 2>/dev/null");
 }
 
 }  // namespace switchyard::testing

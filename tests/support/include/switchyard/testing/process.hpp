@@ -57,6 +57,9 @@ class Process {
 /// A TCP port on 127.0.0.1 that was free a moment ago.
 int free_port();
 
+/// Runs `cmd` through the shell and returns its standard output ("" when it cannot start).
+std::string run_capture(const std::string& cmd);
+
 /// Polls `pred` every 10 ms until it is true or `timeout` passes.
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
 
