@@ -353,11 +353,7 @@ asio::awaitable<std::vector<std::string>> ExecutionStore::list(const std::string
   std::vector<std::string> cmd2{"ZREVRANGE", index_key, std::to_string(offset), std::to_string(offset + limit - 1)};
   Reply r = co_await redis_.command(std::move(cmd2));
   r.check();
-  std::vector<std::string> out;
-  for (auto& e : r.elements) {
-    out.push_back(std::move(e.str));
-  }
-  co_return out;
+  co_return r.take_strings();
 }
 
 asio::awaitable<SweepResult> ExecutionStore::sweep_index(const std::string& index_key, int64_t start, int64_t count,
@@ -384,11 +380,7 @@ asio::awaitable<std::vector<std::string>> ExecutionStore::deleted_state_machines
   std::vector<std::string> cmd{"SMEMBERS", str(keys::kDeletedStateMachines)};
   Reply r = co_await redis_.command(std::move(cmd));
   r.check();
-  std::vector<std::string> out;
-  for (auto& e : r.elements) {
-    out.push_back(std::move(e.str));
-  }
-  co_return out;
+  co_return r.take_strings();
 }
 
 asio::awaitable<void> ExecutionStore::ensure_group() {

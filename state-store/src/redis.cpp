@@ -122,6 +122,15 @@ const Reply& Reply::check() const {
   return *this;
 }
 
+std::vector<std::string> Reply::take_strings() {
+  std::vector<std::string> out;
+  out.reserve(elements.size());
+  for (auto& e : elements) {
+    out.push_back(std::move(e.str));
+  }
+  return out;
+}
+
 namespace detail {
 
 namespace {

@@ -79,11 +79,7 @@ asio::awaitable<std::vector<std::string>> StateMachineStore::list(const std::str
                                      after.empty() ? "-" : "(" + after, "+", "LIMIT", "0", std::to_string(limit)};
   Reply r = co_await redis_.command(std::move(args3));
   r.check();
-  std::vector<std::string> out;
-  for (auto& e : r.elements) {
-    out.push_back(std::move(e.str));
-  }
-  co_return out;
+  co_return r.take_strings();
 }
 
 asio::awaitable<bool> StateMachineStore::remove(const std::string& name) {

@@ -10,10 +10,7 @@ namespace asio = boost::asio;
 
 namespace {
 std::vector<std::string> strings(Reply& r) {
-  std::vector<std::string> out;
-  for (auto& e : r.elements) {
-    out.push_back(std::move(e.str));
-  }
+  std::vector<std::string> out = r.take_strings();
   std::sort(out.begin(), out.end());
   return out;
 }

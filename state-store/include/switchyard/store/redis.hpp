@@ -50,6 +50,8 @@ struct Reply {
   bool is_error() const { return type == Type::Error; }
   /// Throws RedisError when this is an error reply (for callers that expect none).
   const Reply& check() const;
+  /// The elements of an array reply as strings, moved out (empty for any other reply).
+  std::vector<std::string> take_strings();
 };
 
 /// Command arguments encoded as RESP bulk strings as they are added: a big
