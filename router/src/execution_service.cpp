@@ -610,12 +610,15 @@ asio::awaitable<Result<StartResult>> ExecutionService::start(const std::string& 
     }
     if (options_.retention.count() > 0) {
       // Finished at birth: retention applies at once (the name key got it in start.lua).
+      // Both in one round trip: this is on the EXPRESS caller's path.
+      using namespace asio::experimental::awaitable_operators;
       std::string secs = std::to_string(options_.retention.count());
-      std::vector<std::string> keys{store::keys::execution(id), store::keys::history(id)};
-      for (const std::string& key : keys) {
-        std::vector<std::string> expire{"EXPIRE", key, secs};
-        (co_await executions_.redis().command(std::move(expire))).check();
-      }
+      std::vector<std::string> record{"EXPIRE", store::keys::execution(id), secs};
+      std::vector<std::string> history{"EXPIRE", store::keys::history(id), secs};
+      auto [a, b] = co_await (executions_.redis().command(std::move(record)) &&
+                              executions_.redis().command(std::move(history)));
+      a.check();
+      b.check();
     }
     auto all = co_await executions_.read_all(id);
     res.record = execution_json(all);

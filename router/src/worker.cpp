@@ -173,7 +173,7 @@ asio::awaitable<void> Worker::timer_loop() {
         fired = co_await service_.executions().fire_timers(now_ms(), take, now_ms() + options_.lease.count());
       }
       RouterMetrics::get().timers_fired.inc(static_cast<double>(fired.size()));
-      bool more = take > 0 && static_cast<int>(fired.size()) >= take && take >= options_.timer_batch;
+      bool more = static_cast<int>(fired.size()) >= options_.timer_batch;
       for (auto& item : fired) {
         run(std::move(item), nullptr, true);
       }
