@@ -15,20 +15,7 @@ MAXS=${MAXS:-900}
 [ "$N" -ge 1 ] && [ "$N" -le 200000 ] || die "N must be 1..200000"
 command -v node > /dev/null || die "node is needed for the load driver"
 # This bench needs no sy_loaddriver: the newest build with switchyard and echo.
-if [ -n "${SWITCHYARD_BUILD:-}" ]; then
-  BUILD=$(cd "$SWITCHYARD_BUILD" && pwd)
-else
-  BUILD="" newest=0
-  for d in "$ROOT"/build*/; do
-    d=${d%/}
-    [ -x "$d/switchyard" ] && [ -x "$d/examples/functions/echo" ] || continue
-    t=$(stat -c %Y "$d/switchyard")
-    if [ "$t" -gt "$newest" ]; then newest=$t; BUILD=$d; fi
-  done
-fi
-[ -n "$BUILD" ] && [ -x "$BUILD/switchyard" ] && [ -x "$BUILD/examples/functions/echo" ] \
-  || die "no build with switchyard and examples/functions/echo (set SWITCHYARD_BUILD)"
-ECHO_BIN="$BUILD/examples/functions/echo"
+find_build_with switchyard examples/functions/echo
 # A build configured without CMAKE_BUILD_TYPE gets the project's default (CMakeLists.txt).
 build_type() {
   local t

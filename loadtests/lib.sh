@@ -21,24 +21,35 @@ ROOT=$(dirname "$LT_DIR")
 log() { echo "[$(date +%T)] $*" >&2; }
 die() { echo "error: $*" >&2; exit 1; }
 
-find_build() {
+# The build: SWITCHYARD_BUILD, else the newest build*/ holding every given file (paths inside the build).
+find_build_with() {
+  local d t f ok newest=0
   if [ -n "${SWITCHYARD_BUILD:-}" ]; then
     BUILD=$(cd "$SWITCHYARD_BUILD" && pwd)
   else
     BUILD=""
-    local newest=0 d t
     for d in "$ROOT"/build*/; do
       d=${d%/}
-      [ -x "$d/switchyard" ] && [ -x "$d/loadtests/sy_loaddriver" ] && [ -x "$d/examples/functions/echo" ] || continue
+      ok=1
+      for f in "$@"; do [ -x "$d/$f" ] || ok=0; done
+      [ "$ok" = 1 ] || continue
       t=$(stat -c %Y "$d/switchyard")
       if [ "$t" -gt "$newest" ]; then newest=$t; BUILD=$d; fi
     done
   fi
-  [ -n "$BUILD" ] && [ -x "$BUILD/switchyard" ] && [ -x "$BUILD/loadtests/sy_loaddriver" ] \
-    || die "no build with switchyard + sy_loaddriver + echo; build with:
+  ok=0
+  if [ -n "$BUILD" ]; then
+    ok=1
+    for f in "$@"; do [ -x "$BUILD/$f" ] || ok=0; done
+  fi
+  [ "$ok" = 1 ] || die "no build with $*; build with:
   cmake -S $ROOT -B $ROOT/build -G Ninja -DCMAKE_BUILD_TYPE=Release && cmake --build $ROOT/build --target switchyard sy_example_functions sy_loaddriver"
-  DRIVER="$BUILD/loadtests/sy_loaddriver"
   ECHO_BIN="$BUILD/examples/functions/echo"
+}
+
+find_build() {
+  find_build_with switchyard loadtests/sy_loaddriver examples/functions/echo
+  DRIVER="$BUILD/loadtests/sy_loaddriver"
 }
 
 free_port() {

@@ -10,25 +10,6 @@
 command -v node > /dev/null || die "node is needed for loadtests/driver.js"
 command -v redis-server > /dev/null || die "redis-server is needed"
 
-# The build: SWITCHYARD_BUILD, else the newest build*/ with switchyard and the echo function.
-find_cluster_build() {
-  if [ -n "${SWITCHYARD_BUILD:-}" ]; then
-    BUILD=$(cd "$SWITCHYARD_BUILD" && pwd)
-  else
-    BUILD=""
-    local newest=0 d t
-    for d in "$ROOT"/build*/; do
-      d=${d%/}
-      [ -x "$d/switchyard" ] && [ -x "$d/examples/functions/echo" ] || continue
-      t=$(stat -c %Y "$d/switchyard")
-      if [ "$t" -gt "$newest" ]; then newest=$t; BUILD=$d; fi
-    done
-  fi
-  [ -n "$BUILD" ] && [ -x "$BUILD/switchyard" ] && [ -x "$BUILD/examples/functions/echo" ] \
-    || die "no build with switchyard + echo (cmake --build build --target switchyard sy_example_functions)"
-  ECHO_BIN="$BUILD/examples/functions/echo"
-}
-
 CL_DIR=""
 CL_PIDS=()
 ROUTER_PIDS=()
@@ -93,7 +74,7 @@ YAML
 }
 
 cluster_init() {
-  find_cluster_build
+  find_build_with switchyard examples/functions/echo  # no sy_loaddriver: driver.js drives
   MACHINE=$(machine)
   trap 'cluster_stop' EXIT
   trap 'exit 130' INT TERM
