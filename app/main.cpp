@@ -246,14 +246,29 @@ int main(int argc, char** argv) {
       return args.verb.empty() ? 2 : 0;
     }
     // A mistyped option (--port for --listen) must not be silently ignored.
-    static const std::vector<std::string> kServeFlags{
-        "roles",     "listen",           "redis",          "data-dir",     "functions", "config",
-        "appendfsync", "metrics-listen", "schedule-poll-ms", "callback-url", "consumer",  "lease-ms",
-        "namespace", "retention-seconds", "index-sweep-ms", "function-url-template", "token", "help"};
-    static const std::vector<std::string> kClientFlags{"server", "token", "config", "input", "name", "wait",
-                                                        "error",  "cause", "output", "help"};
-    const auto& known = args.verb == "serve" ? kServeFlags : kClientFlags;
-    for (const auto& [flag, value] : args.flags) {
+    static const std::vector<std::string> kServeFlags{"roles",
+                                                      "listen",
+                                                      "redis",
+                                                      "data-dir",
+                                                      "functions",
+                                                      "config",
+                                                      "appendfsync",
+                                                      "metrics-listen",
+                                                      "schedule-poll-ms",
+                                                      "callback-url",
+                                                      "consumer",
+                                                      "lease-ms",
+                                                      "namespace",
+                                                      "retention-seconds",
+                                                      "index-sweep-ms",
+                                                      "function-url-template",
+                                                      "token",
+                                                      "help"};
+    static const std::vector<std::string> kClientFlags{
+        "server", "token", "config", "input",  "name",
+        "wait",   "error", "cause",  "output", "help"};
+    const auto &known = args.verb == "serve" ? kServeFlags : kClientFlags;
+    for (const auto &[flag, value] : args.flags) {
       if (std::find(known.begin(), known.end(), flag) == known.end()) {
         std::cerr << "switchyard: unknown option --" << flag << " for '" << args.verb << "'\n" << kUsage;
         return 2;
