@@ -264,6 +264,9 @@ async function b4(a) {
   const conc = Number(a.concurrency || 64);
   const waitSeconds = Number(a['wait-seconds'] || 5);
   const pids = (a.pids || '').split(',').filter(Boolean).map(Number);
+  // The other processes sharing the 2 cores, for where the CPU went during the run.
+  const redisPids = a['redis-pid'] ? [Number(a['redis-pid'])] : [];
+  const gatewayPids = a['gateway-pid'] ? [Number(a['gateway-pid'])] : [];
   const deadline = now() + Number(a['max-seconds'] || 600) * 1000;
   const redis = new Resp(a.redis);
   await redis.ready();
@@ -273,7 +276,10 @@ async function b4(a) {
     States: { Park: { Type: 'Wait', Seconds: waitSeconds, Next: 'Done' }, Done: { Type: 'Succeed' } },
   });
   // A few warm-up executions so the baseline includes the state machine and the stream/group.
-  for (let i = 0; i < 10; i++) await fin.wait(await start(port, 'b4', { warm: i }));
+  // Started together, waited for together: each takes the whole Wait.
+  const warm = [];
+  for (let i = 0; i < 10; i++) warm.push(await start(port, 'b4', { warm: i }));
+  await Promise.all(warm.map((id) => fin.wait(id)));
   // Memory per parked execution, measured where nothing else moves: M executions of a copy
   // in a 1 h Wait, all parked at once (used_memory delta / M). They stay parked to the end.
   const m = Math.min(Number(a['mem-n'] || 20000), n);
@@ -316,6 +322,8 @@ async function b4(a) {
     }
   }, 200);
   const cpu0 = cpuMs(pids);
+  const redisCpu0 = cpuMs(redisPids);
+  const gatewayCpu0 = cpuMs(gatewayPids);
   const rq0 = runqueueWaitMs(pids);
   const wall0 = now();
 
@@ -330,6 +338,13 @@ async function b4(a) {
   }
   await Promise.all(Array.from({ length: conc }, worker));
   const startSeconds = (now() - t0) / 1000;
+  // CPU (cores) of each process while the starts ran: with a short Wait, the wake-ups happen then too.
+  const startMs = now() - wall0;
+  const startCores = {
+    router: +((cpuMs(pids) - cpu0) / startMs).toFixed(2),
+    redis: +((cpuMs(redisPids) - redisCpu0) / startMs).toFixed(2),
+    gateway: +((cpuMs(gatewayPids) - gatewayCpu0) / startMs).toFixed(2),
+  };
   const memAfterStart = await usedMemory(redis);
   const parkedAfterStart = await redis.send(['ZCARD', 'sy:timers']);
   // Bytes a parked execution holds: its hash + history, and its share of the timers and index zsets.
@@ -367,12 +382,15 @@ async function b4(a) {
   clearInterval(sampler);
   const routerCpu = (cpuMs(pids) - cpu0) / (now() - wall0);
   const routerWait = (runqueueWaitMs(pids) - rq0) / (now() - wall0);
+  const redisCores = (cpuMs(redisPids) - redisCpu0) / (now() - wall0);
+  const gatewayCores = (cpuMs(gatewayPids) - gatewayCpu0) / (now() - wall0);
   const memAfterAll = await usedMemory(redis);
   let finished = 0;
   for (let i = 0; i < n; i++) if (fin.done.has(ids[i])) finished++;
 
   // Lateness: WaitStateExited timestamp minus (WaitStateEntered timestamp + wait), from the histories.
   const late = [];
+  const bySecond = new Map();
   const batch = 1000;
   for (let i = 0; i < n; i += batch) {
     const ps = [];
@@ -384,7 +402,13 @@ async function b4(a) {
         if (text.includes('"WaitStateEntered"')) entered = Date.parse(JSON.parse(text).timestamp);
         else if (text.includes('"WaitStateExited"')) exited = Date.parse(JSON.parse(text).timestamp);
       }
-      if (entered !== null && exited !== null) late.push(exited - (entered + waitSeconds * 1000));
+      if (entered !== null && exited !== null) {
+        const due = entered + waitSeconds * 1000;
+        late.push(exited - due);
+        // The worst lateness per second of due time: when in the run wake-ups fell behind.
+        const sec = Math.floor(due / 1000);
+        bySecond.set(sec, Math.max(bySecond.get(sec) ?? 0, exited - due));
+      }
     }
   }
   late.sort((x, y) => x - y);
@@ -406,6 +430,10 @@ async function b4(a) {
     router_rss_peak_mb: +(peakRss / 1048576).toFixed(1),
     router_cpu_cores: +routerCpu.toFixed(2),
     router_runqueue_wait_cores: +routerWait.toFixed(2),
+    redis_cpu_cores: +redisCores.toFixed(2),
+    gateway_cpu_cores: +gatewayCores.toFixed(2),
+    cpu_cores_while_starting: startCores,
+    lateness_max_ms_per_second: [...bySecond.keys()].sort((x, y) => x - y).map((s) => bySecond.get(s)),
     work_backlog_peak: peakBacklog,
     lateness_ms: { p50: q(late, 0.5), p99: q(late, 0.99), max: late.length ? late[late.length - 1] : 0, min: late[0] || 0, n: late.length },
   };

@@ -53,6 +53,8 @@ namespace {
 constexpr auto kUse = asio::as_tuple(asio::use_awaitable);
 // Servers close idle keep-alive connections (ours after 60 s, many proxies sooner); older ones are not reused.
 constexpr std::chrono::seconds kMaxIdleAge{30};
+// Idle connections younger than this are reused without checking that the peer still has them open.
+constexpr std::chrono::seconds kPeekAfterIdle{1};
 // Response headers from functions are small; this bounds memory against a broken or hostile peer.
 constexpr uint32_t kResponseHeaderLimit = 64 * 1024;
 // Interim 1xx responses a server may send before the real one; more than this is a broken peer.
@@ -320,7 +322,12 @@ Client::Impl::ConnPtr Client::Impl::take_idle(const std::string& key) {
   while (!list.empty()) {
     ConnPtr conn = std::move(list.back());
     list.pop_back();
-    if (now - conn->idle_since < kMaxIdleAge && !looks_dead(conn->stream.socket())) {
+    auto idle_for = now - conn->idle_since;
+    // A peek is a syscall per call: skip it for a connection idle for less than
+    // kPeekAfterIdle (no server closes keep-alive connections that fast, and a
+    // request sent on one that was closed anyway fails before any response byte
+    // and is retried once on a fresh connection, see request()).
+    if (idle_for < kMaxIdleAge && (idle_for < kPeekAfterIdle || !looks_dead(conn->stream.socket()))) {
       return conn;
     }
   }

@@ -15,6 +15,7 @@ struct RouterMetrics {
   metrics::Counter& work_dropped;               ///< work items dropped before any call (already applied, ended)
   metrics::Gauge& work_in_flight;               ///< work items this router holds right now
   metrics::Counter& timers_fired;               ///< timers moved from the zset to the work stream
+  metrics::HistogramFamily& timer_lateness;     ///< {kind}: fired minus due (Wait, retry, timeouts, expired leases)
   metrics::CounterFamily& task_calls;           ///< {outcome}: succeeded | failed | timed_out
   metrics::HistogramFamily& task_call_seconds;  ///< {outcome}: function call latency, cold starts included
   metrics::CounterFamily& callbacks;            ///< {kind, outcome}: /v1/tasks/{token}/{kind} answers
@@ -35,6 +36,9 @@ struct RouterMetrics {
             .get(),
         r.gauge("switchyard_work_in_flight", "Work items this router is processing now.").get(),
         r.counter("switchyard_timers_fired_total", "Timers (Wait, retry, timeouts) fired by this router.").get(),
+        r.histogram("switchyard_timer_lateness_seconds",
+                    "How late timers were taken by this router after they fell due, by kind.", {"kind"},
+                    {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}),
         r.counter("switchyard_task_calls_total", "Task function calls, by outcome.", {"outcome"}),
         r.histogram("switchyard_task_call_duration_seconds", "Task function call latency, by outcome.",
                     {"outcome"}, {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,

@@ -103,11 +103,13 @@ asio::awaitable<void> Worker::read_loop() {
   co_await blocking_->connect();
   co_await service_.executions().ensure_group();
   while (!stopping_) {
-    // While fired timers run, new work is read only up to an eighth of the limit: every item in
-    // flight shares the router's CPU and its Redis pipeline with them, and a timer is late already.
-    int limit = timers_in_flight_ > 0 ? std::max(1, options_.max_in_flight / 8) : options_.max_in_flight;
+    // While fired timers run, or a burst of them is due, new work is read only up to an eighth of
+    // the limit: every item in flight shares the router's CPU and its Redis pipeline with them, and
+    // a timer is late already.
+    bool timers = timers_in_flight_ > 0 || timers_due_;
+    int limit = timers ? std::max(1, options_.max_in_flight / 8) : options_.max_in_flight;
     if (static_cast<int>(in_flight_.size()) >= limit) {
-      co_await sleep_for(milliseconds{timers_in_flight_ > 0 ? 1 : 2});  // back-pressure: finish what we hold first
+      co_await sleep_for(milliseconds{timers ? 1 : 2});  // back-pressure: finish what we hold first
       continue;
     }
     int room = std::min(options_.read_batch, limit - static_cast<int>(in_flight_.size()));
@@ -173,7 +175,16 @@ asio::awaitable<void> Worker::timer_loop() {
         fired = co_await service_.executions().fire_timers(now_ms(), take, now_ms() + options_.lease.count());
       }
       RouterMetrics::get().timers_fired.inc(static_cast<double>(fired.size()));
+      int64_t taken = now_ms();
+      for (const auto& item : fired) {
+        double late = static_cast<double>(std::max<int64_t>(0, taken - item.due_ms)) / 1000.0;
+        RouterMetrics::get().timer_lateness.with({item.kind}).observe(late);
+      }
       bool more = static_cast<int>(fired.size()) >= options_.timer_batch;
+      // A burst (not a trickle: a few timers every poll must not cap new work for good) makes
+      // read_loop hold back new work until a poll finds fewer: wake-ups are due now, starts can queue.
+      timers_due_ = static_cast<int>(fired.size()) >= std::max(1, options_.max_in_flight / 8) ||
+                    (take == 0 && timers_in_flight_ > 0);
       for (auto& item : fired) {
         run(std::move(item), nullptr, true);
       }

@@ -7,13 +7,16 @@
 -- executions) until some router can run them.
 -- KEYS[1] timers zset
 -- ARGV: now ms, max count, lease until ms
--- A member is "exec|run|version|kind". Returns the leased members.
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+-- A member is "exec|run|version|kind". Returns the leased members, each
+-- followed by the time it fell due (its score before the lease: lateness).
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))
 local out = {}
-for _, m in ipairs(due) do
+for k = 1, #due, 2 do
+  local m = due[k]
   if string.match(m, '^[^|]*|[^|]*|[^|]*|.*$') then
     redis.call('ZADD', KEYS[1], ARGV[3], m)
     out[#out + 1] = m
+    out[#out + 1] = due[k + 1]
   else
     redis.call('ZREM', KEYS[1], m)  -- not a timer of ours: drop it rather than fire it forever
   end

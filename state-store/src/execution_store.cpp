@@ -493,15 +493,18 @@ asio::awaitable<std::vector<WorkItem>> ExecutionStore::fire_timers(int64_t now_m
   Reply r = co_await redis_.eval("fire_timers", keys, args);
   r.check();
   std::vector<WorkItem> out;
-  for (const auto& e : r.elements) {
-    const std::string& m = e.str;
+  assert(r.elements.size() % 2 == 0);  // member, due time
+  for (size_t k = 0; k + 1 < r.elements.size(); k += 2) {
+    const std::string& m = r.elements[k].str;
     // "exec|run|version|kind": the script only leases members of that shape.
     size_t a = m.find('|');
     size_t b = m.find('|', a + 1);
     size_t c = m.find('|', b + 1);
     assert(a != std::string::npos && b != std::string::npos && c != std::string::npos);
+    // Scores are whole milliseconds written by us; strtod copes with the "1e+15" form Redis may print.
+    auto due = static_cast<int64_t>(std::strtod(r.elements[k + 1].str.c_str(), nullptr));
     out.push_back(WorkItem{m, m.substr(0, a), m.substr(a + 1, b - a - 1), m.substr(b + 1, c - b - 1),
-                           m.substr(c + 1), "", 1});
+                           m.substr(c + 1), "", 1, due});
   }
   co_return out;
 }

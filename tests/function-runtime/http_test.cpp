@@ -355,6 +355,19 @@ TEST_F(HttpTest, PooledConnectionClosedByTheServerIsReplaced) {
   EXPECT_EQ(stats().accepted, 2U);
 }
 
+TEST_F(HttpTest, APostOnAConnectionTheServerJustClosedIsSentOnceOnAFreshOne) {
+  // Idle for less than a second: reused without a liveness peek, so the write
+  // goes to a closed connection, fails before any response byte, and is retried.
+  start(ServerOptions{.idle_timeout = 50ms});
+  EXPECT_EQ(call("POST", "/1").status, 200);
+  ASSERT_TRUE(testing::wait_until([&] { return stats().active_connections == 0; }, 2s));
+  Response second = call("POST", "/2", "payload");
+  EXPECT_EQ(second.status, 200);
+  EXPECT_EQ(second.body, "POST /2|abc|payload");
+  EXPECT_EQ(stats().accepted, 2U);
+  EXPECT_EQ(stats().requests, 2U);  // neither call reached the handler twice
+}
+
 TEST_F(HttpTest, DrainLetsTheInFlightRequestFinishThenStopsAccepting) {
   start();
   auto pending = call_async("/slow/300");

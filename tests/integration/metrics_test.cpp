@@ -115,6 +115,10 @@ TEST(Metrics, StopTimersCallbacksAndFailuresAreCounted) {
   EXPECT_EQ(value(m, R"(switchyard_task_calls_total{outcome="failed"})"), 1);
   EXPECT_GE(value(m, "switchyard_timers_fired_total"), 1);
   EXPECT_GE(value(m, R"(switchyard_work_items_processed_total{kind="timer"})"), 1);
+  // The Wait's timer was observed with its lateness, labelled by timer kind.
+  double late = value(m, R"(switchyard_timer_lateness_seconds_count{kind="timer"})");
+  EXPECT_GE(late, 1);
+  EXPECT_EQ(value(m, R"(switchyard_timer_lateness_seconds_bucket{kind="timer",le="+Inf"})"), late);
   EXPECT_EQ(value(m, R"(switchyard_task_callbacks_total{kind="success",outcome="unknown"})"), 1);
   EXPECT_EQ(value(m, R"(switchyard_http_requests_total{method="POST",route="/v1/tasks/{token}/success",status="404"})"),
             1);

@@ -48,6 +48,9 @@ TEST_F(FireTimers, DueTimersBecomeLeasesOfTheCallerAndNothingGoesToTheStream) {
   EXPECT_EQ(f[0].data, "");
   EXPECT_EQ(f[1].run, "0.1");
   EXPECT_EQ(f[1].kind, "hb");
+  // Each carries the time it fell due, so the router can tell how late it is.
+  EXPECT_EQ(f[0].due_ms, 100);
+  EXPECT_EQ(f[1].due_ms, 200);
   // Leases stay in the zset until their end; nothing was queued.
   EXPECT_EQ(score("x1|0|3|timer"), "16000");
   EXPECT_EQ(score("x2|0.1|7|hb"), "16000");
@@ -59,6 +62,8 @@ TEST_F(FireTimers, DueTimersBecomeLeasesOfTheCallerAndNothingGoesToTheStream) {
   std::vector<WorkItem> later = run(ioc, store.fire_timers(16000, 10, 31000));
   ASSERT_EQ(later.size(), 3u);  // x4, then x1 and x2 again
   EXPECT_EQ(later[0].exec, "x4");
+  EXPECT_EQ(later[0].due_ms, 5000);
+  EXPECT_EQ(later[1].due_ms, 16000);  // a lease falls due at its end
 }
 
 TEST_F(FireTimers, AMalformedMemberIsDroppedNotFired) {

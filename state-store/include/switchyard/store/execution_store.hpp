@@ -32,6 +32,7 @@ struct WorkItem {
   std::string kind;     ///< what to do: enter, invoke, timer, result, children, timeout, ...
   std::string data;     ///< kind-specific payload (JSON text or empty)
   int64_t deliveries = 1;  ///< how often the stream delivered it (from XAUTOCLAIM/XPENDING)
+  int64_t due_ms = 0;      ///< a fired timer's due time (epoch ms; its lateness), else 0
 };
 
 /// Everything one transition writes.
