@@ -73,7 +73,10 @@ asio::awaitable<bool> FinishNotifier::wait(const std::string& id, milliseconds p
 
 // ---- helpers -----------------------------------------------------------------
 
-std::string event_text(const std::string& type, int64_t ms, const Json& details) {
+namespace {
+
+// {"type":...,"timestamp":"..." without the closing brace.
+std::string event_head(const std::string& type, int64_t ms) {
   // Hot (several events per step): built as text; the type is an event name and
   // the timestamp digits, so neither needs escaping unless a type is unusual.
   bool plain =
@@ -91,6 +94,26 @@ std::string event_text(const std::string& type, int64_t ms, const Json& details)
   s += ",\"timestamp\":\"";
   s += rfc3339(ms);
   s += '"';
+  return s;
+}
+
+}  // namespace
+
+std::string event_text(const std::string& type, int64_t ms, const std::string& details_text) {
+  std::string s = event_head(type, ms);
+  if (details_text.size() > 2) {
+    assert(details_text.front() == '{' && details_text.back() == '}');
+    s.reserve(s.size() + details_text.size());
+    s += ',';
+    s.append(details_text, 1);  // the details' members, and their '}' closes the event
+  } else {
+    s += '}';
+  }
+  return s;
+}
+
+std::string event_text(const std::string& type, int64_t ms, const Json& details) {
+  std::string s = event_head(type, ms);
   if (details.is_object() && !details.empty()) {
     s += ",";
     size_t at = s.size();
@@ -900,7 +923,7 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
     meta.idempotency_key = exec + "/" + item.run + "/" + run.cursor.state + "/" +
                            std::to_string(run.cursor.entered_ms) + "/" + std::to_string(task.attempt);
     auto started = asl::task_started_event(task);
-    t.events.push_back(event_text(started.type, now_ms(), started.details));
+    t.events.push_back(event_text(started.type, now_ms(), started.details_text));
     auto result = co_await call_timed(invoker_, task, meta);
     env.now_ms = now_ms();
     if (result && task.wait_for_token) {
@@ -979,7 +1002,7 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
   const int64_t ev_before = std::stoll(field(rec, "ev").empty() ? "0" : field(rec, "ev"));
   auto add_events = [&](const asl::Decision& d) {
     for (const auto& e : d.events) {
-      t.events.push_back(event_text(e.type, env.now_ms, e.details));
+      t.events.push_back(event_text(e.type, env.now_ms, e.details_text));
       if (e.type.size() > 12 && e.type.compare(e.type.size() - 12, 12, "StateEntered") == 0) {
         // Ids are assigned at commit; concurrent runs of one execution may shift them slightly.
         run.entered_event = ev_before + static_cast<int64_t>(t.events.size());
@@ -1173,7 +1196,7 @@ asio::awaitable<asl::Decision> ExecutionService::express_machine(const asl::Defi
     env.max_payload_bytes = options_.max_payload_bytes;
     asl::Decision d = asl::step(def, machine, ctx, cursor, event, env);
     for (auto& e : d.events) {
-      events.push_back(event_text(e.type, env.now_ms, e.details));
+      events.push_back(event_text(e.type, env.now_ms, e.details_text));
       if (e.type.ends_with("StateEntered")) {
         entered_event = static_cast<int64_t>(events.size()) + 1;  // ExecutionStarted is event #1
       }
@@ -1190,7 +1213,7 @@ asio::awaitable<asl::Decision> ExecutionService::express_machine(const asl::Defi
                         std::to_string(task->attempt),
                     task->attempt};
       auto started = asl::task_started_event(*task);
-      events.push_back(event_text(started.type, now_ms(), started.details));
+      events.push_back(event_text(started.type, now_ms(), started.details_text));
       auto r = co_await call_timed(invoker_, *task, meta);
       if (r) {
         event = asl::TaskSucceeded{std::move(r).value()};

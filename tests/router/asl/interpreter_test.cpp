@@ -2,6 +2,8 @@
 // -> (decision kind, output or error, history event types).
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "core_test_util.hpp"
 
 namespace switchyard::asl {
@@ -237,9 +239,9 @@ TEST(Interpreter, StateEventsCarryJsonTextAsAwsDoes) {
   auto def = must_parse(R"json({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"b": [1]}, "End": true}}})json");
   auto t = drive(*def, Json{{"a", "x"}});
   ASSERT_EQ(t.events.size(), 2u);
-  EXPECT_EQ(t.events[0].details, (Json{{"stateEnteredEventDetails",
+  EXPECT_EQ(t.events[0].details(), (Json{{"stateEnteredEventDetails",
                                         {{"name", "P"}, {"input", R"({"a":"x"})"}, {"inputDetails", {{"truncated", false}}}}}}));
-  EXPECT_EQ(t.events[1].details, (Json{{"stateExitedEventDetails",
+  EXPECT_EQ(t.events[1].details(), (Json{{"stateExitedEventDetails",
                                         {{"name", "P"}, {"output", R"({"b":[1]})"}, {"outputDetails", {{"truncated", false}}}}}}));
 }
 
@@ -257,7 +259,7 @@ TEST(Interpreter, TaskScheduledAndSucceededDetails) {
   EXPECT_FALSE(call->wait_for_token);
   EXPECT_EQ(call->attempt, 0);
   ASSERT_EQ(t.events.size(), 2u);
-  EXPECT_EQ(t.events[1].details, (Json{{"taskScheduledEventDetails",
+  EXPECT_EQ(t.events[1].details(), (Json{{"taskScheduledEventDetails",
                                         {{"resourceType", "lambda"},
                                          {"resource", "invoke"},
                                          {"region", "us-east-1"},
@@ -265,13 +267,13 @@ TEST(Interpreter, TaskScheduledAndSucceededDetails) {
                                          {"timeoutInSeconds", 30},
                                          {"heartbeatInSeconds", 10}}}}));
   EXPECT_EQ(task_started_event(*call).type, "TaskStarted");
-  EXPECT_EQ(task_started_event(*call).details,
+  EXPECT_EQ(task_started_event(*call).details(),
             (Json{{"taskStartedEventDetails", {{"resourceType", "lambda"}, {"resource", "invoke"}}}}));
 
   Decision d = step(*def, "", {}, t.last.cursor, TaskSucceeded{Json{{"Payload", 5}}}, testing::test_env());
   ASSERT_EQ(d.events.size(), 2u);
   EXPECT_EQ(d.events[0].type, "TaskSucceeded");
-  EXPECT_EQ(d.events[0].details, (Json{{"taskSucceededEventDetails",
+  EXPECT_EQ(d.events[0].details(), (Json{{"taskSucceededEventDetails",
                                         {{"resourceType", "lambda"},
                                          {"resource", "invoke"},
                                          {"output", R"({"Payload":5})"},
@@ -279,15 +281,42 @@ TEST(Interpreter, TaskScheduledAndSucceededDetails) {
   EXPECT_EQ(output_of(d), (Json{{"Payload", 5}}));
 }
 
+TEST(Interpreter, EventDetailsTextIsTheCompactSortedJsonOfTheDetails) {
+  // The hot events are written as text field by field: the text must be exactly what printing
+  // the details as Json gives (keys sorted, strings escaped), as for every other event.
+  auto def = must_parse(R"json({"StartAt": "A", "States": {
+      "A": {"Type": "Pass", "Assign": {"who": "q\"uote", "n": 2}, "Next": "T"},
+      "T": {"Type": "Task", "Resource": "fn:echo", "TimeoutSeconds": 30, "HeartbeatSeconds": 10,
+            "Retry": [{"ErrorEquals": ["Boom"], "MaxAttempts": 1, "IntervalSeconds": 1}], "Next": "U"},
+      "U": {"Type": "Task", "Resource": "https://example.com/x\u00e9", "End": true}}})json");
+  auto t = drive(*def, Json{{"s\u00e9", "line\nbreak \"q\""}},
+                 {TaskFailed{"Boom", "cause with \"quotes\" and \u00e9"}, TimerFired{},
+                  TaskSucceeded{Json{{"out", {1, "two"}}}}, TaskFailed{"States.Timeout", "slow"}});
+  std::set<std::string> types(t.types.begin(), t.types.end());
+  for (const char* want : {"PassStateEntered", "PassStateExited", "TaskStateEntered", "TaskScheduled", "TaskFailed",
+                           "TaskSucceeded", "TaskStateExited", "TaskTimedOut"}) {
+    EXPECT_TRUE(types.count(want)) << want << " not emitted";
+  }
+  for (const auto& e : t.events) {
+    if (!e.details_text.empty()) {
+      EXPECT_EQ(e.details_text, dump_json(e.details())) << e.type;
+    }
+  }
+  InvokeTask call;
+  call.resource = "fn:echo";
+  auto started = task_started_event(call);
+  EXPECT_EQ(started.details_text, dump_json(started.details()));
+}
+
 TEST(Interpreter, LegacyLambdaArnUsesLambdaFunctionEvents) {
   auto def = must_parse(R"json({"StartAt": "T", "States": {"T": {"Type": "Task",
       "Resource": "arn:aws:lambda:eu-west-1:123456789012:function:hello", "End": true}}})json");
   auto t = drive(*def, Json{{"a", 1}}, {TaskFailed{"Oops", "{\"errorMessage\":\"x\"}"}});
   EXPECT_EQ(t.types, (std::vector<std::string>{"TaskStateEntered", "LambdaFunctionScheduled", "LambdaFunctionFailed"}));
-  EXPECT_EQ(t.events[1].details["lambdaFunctionScheduledEventDetails"]["resource"],
+  EXPECT_EQ(t.events[1].details()["lambdaFunctionScheduledEventDetails"]["resource"],
             "arn:aws:lambda:eu-west-1:123456789012:function:hello");
-  EXPECT_EQ(t.events[1].details["lambdaFunctionScheduledEventDetails"]["input"], R"({"a":1})");
-  EXPECT_EQ(t.events[2].details, (Json{{"lambdaFunctionFailedEventDetails",
+  EXPECT_EQ(t.events[1].details()["lambdaFunctionScheduledEventDetails"]["input"], R"({"a":1})");
+  EXPECT_EQ(t.events[2].details(), (Json{{"lambdaFunctionFailedEventDetails",
                                         {{"error", "Oops"}, {"cause", "{\"errorMessage\":\"x\"}"}}}}));
   InvokeTask call;
   call.resource = "arn:aws:lambda:eu-west-1:123456789012:function:hello";
@@ -311,9 +340,9 @@ TEST(Interpreter, NativeAndHttpResourcesNameThemselves) {
     auto parsed = parse_definition(def);
     ASSERT_TRUE(parsed.ok()) << c.resource;
     auto t = drive(*parsed.definition, Json::object());
-    EXPECT_EQ(t.events[1].details["taskScheduledEventDetails"]["resourceType"], c.type) << c.resource;
-    EXPECT_EQ(t.events[1].details["taskScheduledEventDetails"]["resource"], c.name) << c.resource;
-    EXPECT_FALSE(t.events[1].details["taskScheduledEventDetails"].contains("timeoutInSeconds"));
+    EXPECT_EQ(t.events[1].details()["taskScheduledEventDetails"]["resourceType"], c.type) << c.resource;
+    EXPECT_EQ(t.events[1].details()["taskScheduledEventDetails"]["resource"], c.name) << c.resource;
+    EXPECT_FALSE(t.events[1].details()["taskScheduledEventDetails"].contains("timeoutInSeconds"));
   }
 }
 
@@ -415,7 +444,7 @@ TEST(Interpreter, MapBuildsChildrenWithItemSelectorAndLimits) {
   EXPECT_EQ(run.children[1].input, (Json{{"i", 1}, {"v", "b"}, {"shared", true}}));
   EXPECT_EQ(run.children[1].map_item, (Json{{"Index", 1}, {"Value", "b"}}));
   EXPECT_EQ(t.events.back().type, "MapStateStarted");
-  EXPECT_EQ(t.events.back().details, (Json{{"mapStateStartedEventDetails", {{"length", 2}}}}));
+  EXPECT_EQ(t.events.back().details(), (Json{{"mapStateStartedEventDetails", {{"length", 2}}}}));
 }
 
 TEST(Interpreter, NestedMachineRunsWithOuterVariablesAndMapItem) {
@@ -478,7 +507,7 @@ TEST(Interpreter, WaitForTaskTokenExposesTheToken) {
   EXPECT_EQ(call->payload["Payload"]["token"], "tok-1");
   EXPECT_EQ(call->timeout_ms, 300000);
   EXPECT_EQ(call->heartbeat_ms, 60000);
-  EXPECT_EQ(t.events[1].details["taskScheduledEventDetails"]["resource"], "invoke.waitForTaskToken");
+  EXPECT_EQ(t.events[1].details()["taskScheduledEventDetails"]["resource"], "invoke.waitForTaskToken");
 }
 
 TEST(Interpreter, TimeoutSecondsPathMustBePositive) {
@@ -498,9 +527,9 @@ TEST(Interpreter, AssignTakesEffectOnExitAndSeesEntryValues) {
   ctx.variables = {{"x", 1}, {"y", 2}};
   auto t = drive(*def, Json::object(), {}, "", ctx);
   EXPECT_EQ(output_of(t.last), (Json{{"x", 2}, {"y", 1}}));
-  EXPECT_EQ(t.events[1].details["stateExitedEventDetails"]["assignedVariables"], (Json{{"x", "2"}, {"y", "1"}}));
-  EXPECT_EQ(t.events[1].details["stateExitedEventDetails"]["assignedVariablesDetails"], (Json{{"truncated", false}}));
-  EXPECT_FALSE(t.events[3].details["stateExitedEventDetails"].contains("assignedVariables"));
+  EXPECT_EQ(t.events[1].details()["stateExitedEventDetails"]["assignedVariables"], (Json{{"x", "2"}, {"y", "1"}}));
+  EXPECT_EQ(t.events[1].details()["stateExitedEventDetails"]["assignedVariablesDetails"], (Json{{"truncated", false}}));
+  EXPECT_FALSE(t.events[3].details()["stateExitedEventDetails"].contains("assignedVariables"));
 }
 
 TEST(Interpreter, AssignDollarIsTheStateResult) {

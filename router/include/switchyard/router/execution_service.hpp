@@ -156,5 +156,7 @@ Json execution_json(const std::map<std::string, std::string>& rec);
 
 /// A history event as JSON object text: {"type","timestamp",<details>}.
 std::string event_text(const std::string& type, int64_t ms, const Json& details);
+/// The same from details already rendered as text (asl::HistoryEvent::details_text; "" = none).
+std::string event_text(const std::string& type, int64_t ms, const std::string& details_text);
 
 }  // namespace switchyard::router

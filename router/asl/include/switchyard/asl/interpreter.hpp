@@ -90,7 +90,11 @@ using Event = std::variant<Enter, TaskSucceeded, TaskFailed, TimerFired, Childre
 /// {"stateEnteredEventDetails": {"name": "A", "input": "<JSON text>"}}.
 struct HistoryEvent {
   std::string type;
-  Json details = Json::object();
+  /// The details member as JSON text, e.g. {"taskSucceededEventDetails":{...}} ("" = none). Text,
+  /// not a tree: the events of a step are written once and never read back by the engine.
+  std::string details_text;
+  /// The details parsed (an empty object when there are none), for tests and tools.
+  Json details() const { return details_text.empty() ? Json::object() : Json::parse(details_text); }
 };
 
 /// Call a function. On completion feed TaskSucceeded / TaskFailed.
