@@ -35,8 +35,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <algorithm>
 #include <cassert>
-#include <cctype>
-#include <charconv>
 #include <functional>
 #include <iostream>
 
@@ -73,37 +71,17 @@ asio::awaitable<bool> FinishNotifier::wait(const std::string& id, milliseconds p
 
 // ---- helpers -----------------------------------------------------------------
 
-namespace {
-
-// {"type":...,"timestamp":"..." without the closing brace.
-std::string event_head(const std::string& type, int64_t ms) {
-  // Hot (several events per step): built as text; the type is an event name and
-  // the timestamp digits, so neither needs escaping unless a type is unusual.
-  bool plain =
-      std::all_of(type.begin(), type.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; });
+std::string event_text(const std::string& type, int64_t ms, const std::string& details_text) {
+  // Hot (several events per step): built as text, not as a Json tree.
   std::string s;
-  s.reserve(96);
+  s.reserve(64 + details_text.size());
   s += "{\"type\":";
-  if (plain) {
-    s += '"';
-    s += type;
-    s += '"';
-  } else {
-    s += Json(type).dump();
-  }
+  append_json_string(s, type);
   s += ",\"timestamp\":\"";
   s += rfc3339(ms);
   s += '"';
-  return s;
-}
-
-}  // namespace
-
-std::string event_text(const std::string& type, int64_t ms, const std::string& details_text) {
-  std::string s = event_head(type, ms);
   if (details_text.size() > 2) {
     assert(details_text.front() == '{' && details_text.back() == '}');
-    s.reserve(s.size() + details_text.size());
     s += ',';
     s.append(details_text, 1);  // the details' members, and their '}' closes the event
   } else {
@@ -113,16 +91,7 @@ std::string event_text(const std::string& type, int64_t ms, const std::string& d
 }
 
 std::string event_text(const std::string& type, int64_t ms, const Json& details) {
-  std::string s = event_head(type, ms);
-  if (details.is_object() && !details.empty()) {
-    s += ",";
-    size_t at = s.size();
-    append_json(s, details);
-    s.erase(at, 1);  // drop the details' own '{', keep its '}'
-  } else {
-    s += "}";
-  }
-  return s;
+  return event_text(type, ms, details.is_object() && !details.empty() ? dump_json(details) : std::string());
 }
 
 namespace {
@@ -404,81 +373,47 @@ struct ExecutionService::Run {
   std::string to_text() const {
     std::string out;
     out.reserve(256);
-    auto key = [&out](std::string_view k) {
-      out += '"';
-      out += k;
-      out += "\":";
-    };
-    auto number = [&out](int64_t n) {
-      char buf[24];
-      out.append(buf, std::to_chars(buf, buf + sizeof buf, n).ptr);
-    };
-    out += "{\"c\":{\"enteredMs\":";
-    number(cursor.entered_ms);
-    out += ",\"input\":";
-    append_json(out, cursor.input);
-    out += ",\"retriers\":[";
-    for (size_t i = 0; i < cursor.retriers.size(); ++i) {
-      if (i > 0) {
-        out += ',';
+    JsonObjectWriter run(out);
+    {
+      JsonObjectWriter c(run.field("c"));
+      c.number("enteredMs", cursor.entered_ms).json("input", cursor.input);
+      std::string& retriers = c.field("retriers");
+      retriers += '[';
+      for (size_t i = 0; i < cursor.retriers.size(); ++i) {
+        if (i > 0) {
+          retriers += ',';
+        }
+        retriers += std::to_string(cursor.retriers[i]);
       }
-      number(cursor.retriers[i]);
+      retriers += ']';
+      c.number("retryCount", cursor.retry_count).string("state", cursor.state).close();
     }
-    out += "],\"retryCount\":";
-    number(cursor.retry_count);
-    out += ",\"state\":";
-    append_json_string(out, cursor.state);
-    out += '}';
     if (entered_event != 0) {
-      out += ',';
-      key("eid");
-      number(entered_event);
+      run.number("eid", entered_event);
     }
     if (!join.is_null()) {
-      out += ',';
-      key("join");
-      append_json(out, join);
+      run.json("join", join);
     }
     if (!limits.is_null()) {
-      out += ',';
-      key("lim");
-      append_json(out, limits);
+      run.json("lim", limits);
     }
-    out += ',';
-    key("m");
-    append_json_string(out, machine);
+    run.string("m", machine);
     if (!map_item.is_null()) {
-      out += ',';
-      key("mi");
-      append_json(out, map_item);
+      run.json("mi", map_item);
     }
     if (!map_state.empty()) {
-      out += ',';
-      key("ms");
-      append_json_string(out, map_state);
+      run.string("ms", map_state);
     }
     if (outer.is_array() && !outer.empty()) {
-      out += ',';
-      key("ov");
-      append_json(out, outer);
+      run.json("ov", outer);
     }
     if (!parent.empty()) {
-      out += ',';
-      key("p");
-      append_json_string(out, parent);
-      out += ',';
-      key("px");
-      append_json_string(out, prefix);
+      run.string("p", parent).string("px", prefix);
     }
     if (!task.is_null()) {
-      out += ',';
-      key("task");
-      append_json(out, task);
+      run.json("task", task);
     }
-    out += ',';
-    key("vars");
-    append_json(out, variables);
-    out += '}';
+    run.json("vars", variables).close();
     assert(out == dump_json(to_json()));  // debug builds check that both agree
     return out;
   }

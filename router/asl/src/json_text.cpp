@@ -7,6 +7,7 @@
 // binary) is handed to nlohmann for that node, so the output is identical.
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <charconv>
 #include <cstdint>
 #include <cstring>
@@ -178,6 +179,26 @@ void append_json(std::string& out, const Json& j) {
 }
 
 void append_json_string(std::string& out, const std::string& s) { append_string(out, s); }
+
+std::string& JsonObjectWriter::field(std::string_view key) {
+  assert(first_ || last_ < key);  // sorted, as dump_json prints objects
+  if (!first_) {
+    out_ += ',';
+  }
+  first_ = false;
+  last_ = key;
+  out_ += '"';
+  out_ += key;  // callers' own field names: nothing to escape
+  out_ += "\":";
+  return out_;
+}
+
+JsonObjectWriter& JsonObjectWriter::number(std::string_view key, int64_t value) {
+  std::string& out = field(key);
+  char buf[24];
+  out.append(buf, std::to_chars(buf, buf + sizeof buf, value).ptr);
+  return *this;
+}
 
 std::string dump_json(const Json& j) {
   std::string out;
