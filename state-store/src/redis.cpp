@@ -92,20 +92,13 @@ std::string encode_command(const std::vector<std::string>& args) {
 }  // namespace
 
 void RespArgs::add(std::string_view arg) {
-  // Hot (every argument of every commit): one growth check, the header built on the stack.
-  char head[24];
-  head[0] = '$';
-  char* end = std::to_chars(head + 1, head + sizeof head - 2, arg.size()).ptr;
-  *end++ = '\r';
-  *end++ = '\n';
-  const size_t head_len = static_cast<size_t>(end - head);
-  const size_t need = buf_.size() + head_len + arg.size() + 2;
+  // Hot (every argument of every commit): one growth check for the header (at most 24 bytes),
+  // the argument and its CRLF, then append_bulk's three appends fit.
+  const size_t need = buf_.size() + 24 + arg.size() + 2;
   if (need > buf_.capacity()) {
     buf_.reserve(std::max(need, 2 * buf_.capacity()));
   }
-  buf_.append(head, head_len);
-  buf_.append(arg.data(), arg.size());
-  buf_.append("\r\n", 2);
+  append_bulk(buf_, arg);
   ++count_;
 }
 
