@@ -194,9 +194,7 @@ std::string& JsonObjectWriter::field(std::string_view key) {
 }
 
 JsonObjectWriter& JsonObjectWriter::number(std::string_view key, int64_t value) {
-  std::string& out = field(key);
-  char buf[24];
-  out.append(buf, std::to_chars(buf, buf + sizeof buf, value).ptr);
+  append_number(field(key), value);
   return *this;
 }
 
