@@ -50,7 +50,7 @@ functions:
 YAML
   redis-server --port 0 --unixsocket "$SOCK" --unixsocketperm 700 --dir "$CL_DIR" --appendonly yes \
     --hash-max-listpack-value 1024 --hash-max-listpack-entries 128 --zset-max-listpack-entries 32 \
-    --appendfsync "$APPENDFSYNC" --save "" --logfile "$CL_DIR/redis.log" &
+    --auto-aof-rewrite-percentage 400 --appendfsync "$APPENDFSYNC" --save "" --logfile "$CL_DIR/redis.log" &
   REDIS_PID=$!
   CL_PIDS+=("$REDIS_PID")
   for i in $(seq 1 100); do redis-cli -s "$SOCK" PING > /dev/null 2>&1 && break; sleep 0.1; done

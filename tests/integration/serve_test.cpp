@@ -226,6 +226,29 @@ TEST(Serve, KilledServerLeavesNoOrphanedRedis) {
   EXPECT_TRUE(gone) << "redis-server " << redis_pid << " outlived a killed switchyard";
 }
 
+// The settings the embedded redis-server must run with: durability (AOF, no RDB snapshots), the
+// compact encodings the memory figures assume, and AOF rewrites rare enough not to eat its CPU.
+TEST(Serve, EmbeddedRedisRunsWithTheAofAndEncodingSettings) {
+  SwitchyardServer s;
+  auto config = [&](const std::string& name) {
+    std::string out = switchyard::testing::run_capture("redis-cli --raw -s '" + (s.data_dir() / "redis.sock").string() +
+                                                       "' CONFIG GET " + name + " 2>/dev/null");
+    // --raw prints the name and the value on two lines.
+    auto nl = out.find('\n');
+    std::string value = nl == std::string::npos ? "" : out.substr(nl + 1);
+    while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) {
+      value.pop_back();
+    }
+    return value;
+  };
+  EXPECT_EQ(config("appendonly"), "yes");
+  EXPECT_EQ(config("appendfsync"), "everysec");
+  EXPECT_EQ(config("save"), "");
+  EXPECT_EQ(config("auto-aof-rewrite-percentage"), "400");
+  EXPECT_EQ(config("hash-max-listpack-value"), "1024");
+  EXPECT_EQ(config("zset-max-listpack-entries"), "32");
+}
+
 TEST(Serve, SigtermStopsGracefullyAndStopsRedis) {
   SwitchyardServer s;
   std::ifstream pidfile(s.data_dir() / "redis.pid");
