@@ -56,12 +56,13 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
-# cpu_ms PID...: user+system CPU milliseconds used so far by the given processes.
+# cpu_ms PID...: user+system CPU milliseconds used so far by the given processes and their reaped
+# children (redis-server's AOF rewrite children are part of Redis's cost).
 cpu_ms() {
   local tck; tck=$(getconf CLK_TCK)
   local p t=0 v
   for p in "$@"; do
-    v=$(awk -v k="$tck" '{print int(($14 + $15) * 1000 / k)}' "/proc/$p/stat" 2>/dev/null || echo 0)
+    v=$(awk -v k="$tck" '{print int(($14 + $15 + $16 + $17) * 1000 / k)}' "/proc/$p/stat" 2>/dev/null || echo 0)
     t=$((t + v))
   done
   echo "$t"
