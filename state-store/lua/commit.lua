@@ -29,7 +29,7 @@
 -- A router that goes on with the next step itself holds it as a lease: a timer
 -- (ntimers) due at the lease's end instead of a work item, removed (nuntimers)
 -- by the next step's commit; if the router dies, the timer puts it in the stream.
--- An event is a JSON object text stored as it is: its id is its position in
+-- An event is a JSON object text (encoded: event_codec.hpp): its id is its position in
 -- the list (1-based), so concurrent runs never reuse one, and the reader
 -- (ExecutionStore::history) adds id and previousEventId.
 -- Returns an array with one result per transition, in order: 'ok' (or

@@ -9,6 +9,7 @@
 #include <exception>
 #include <iterator>
 
+#include "switchyard/store/event_codec.hpp"
 #include "switchyard/store/keys.hpp"
 
 namespace switchyard::store {
@@ -19,11 +20,11 @@ namespace {
 
 std::string str(std::string_view s) { return std::string(s); }
 
-// Events are stored as the JSON object texts they arrive as; an event's id is
-// its position in the history list, added (with previousEventId) when read.
-const std::string& checked_event(const std::string& event) {
+// Events arrive as JSON object texts and are stored encoded (event_codec.hpp); an
+// event's id is its position in the history list, added (with previousEventId) when read.
+std::string stored_event(const std::string& event) {
   assert(!event.empty() && event.front() == '{');
-  return event;
+  return encode_event(event);
 }
 
 std::vector<WorkItem> parse_entries(const Reply& entries) {
@@ -79,7 +80,7 @@ asio::awaitable<StartOutcome> ExecutionStore::start(const StartRequest& req) {
                                 req.input,
                                 std::to_string(req.started_ms),
                                 req.name.empty() ? "0" : "1",
-                                checked_event(req.first_event),
+                                stored_event(req.first_event),
                                 "0",
                                 req.first_kind,
                                 req.timeout_at_ms ? std::to_string(*req.timeout_at_ms) : "",
@@ -164,8 +165,11 @@ void ExecutionStore::encode(const Transition& t, CommitBatch& batch) {
     a.add(k);
   }
   a.add_int(static_cast<int64_t>(t.events.size()));
+  std::string stored;  // one buffer for all of the transition's events
   for (const auto& e : t.events) {
-    a.add(checked_event(e));
+    assert(!e.empty() && e.front() == '{');
+    encode_event(e, stored);
+    a.add(stored);
   }
   a.add_int(static_cast<int64_t>(t.work.size()));
   for (const auto& w : t.work) {
@@ -280,7 +284,7 @@ asio::awaitable<std::optional<std::string>> ExecutionStore::stop(const std::stri
                                                                  int64_t now_ms, const std::string& event,
                                                                  std::chrono::seconds retention) {
   std::vector<std::string> keys{keys::execution(exec), keys::history(exec), str(keys::kTimers)};
-  std::vector<std::string> args{status,      error, cause, std::to_string(now_ms), checked_event(event),
+  std::vector<std::string> args{status,      error, cause, std::to_string(now_ms), stored_event(event),
                                 str(keys::kDoneChannel),
                                 std::to_string(retention.count())};
   Reply r = co_await redis_.eval("stop", keys, args);
@@ -334,6 +338,9 @@ asio::awaitable<std::vector<std::string>> ExecutionStore::history(const std::str
   int64_t id = offset;
   for (auto& e : r.elements) {
     ++id;
+    if (is_encoded_event(e.str)) {
+      e.str = decode_event(e.str);
+    }
     if (e.str.rfind("{\"id\":", 0) == 0) {
       out.push_back(std::move(e.str));  // written with its id (EXPRESS, and data from before ids were positions)
       continue;

@@ -11,6 +11,7 @@
 #include <boost/asio/use_future.hpp>
 #include <future>
 
+#include "switchyard/store/event_codec.hpp"
 #include "switchyard/store/keys.hpp"
 #include "switchyard/testing/process.hpp"
 #include "switchyard/testing/run.hpp"
@@ -107,6 +108,28 @@ TEST_F(ExecutionStoreTest, CommitsOfOneTurnGoAsOneScriptCallAndEachIsApplied) {
     EXPECT_EQ(cmd({"HGET", keys::execution(exec), "ev"}).str, "3");
     EXPECT_EQ(cmd({"LLEN", keys::history(exec)}).integer, 3);
   }
+}
+
+TEST_F(ExecutionStoreTest, HistoryIsStoredEncodedAndReadsBackAsJsonWithIdsInBothForms) {
+  running("h");  // its first event written plain, as before the encoding
+  Transition t = step("h", "1");
+  t.events = {R"({"type":"TaskSucceeded","timestamp":"2026-11-22T23:32:54.719Z","taskSucceededEventDetails":)"
+              R"({"output":"{\"a\":1}","outputDetails":{"truncated":false},"resource":"echo","resourceType":"fn"}})"};
+  ASSERT_EQ(commit_in_one_turn({t})[0].get().outcome, CommitOutcome::Committed);
+
+  Reply raw = cmd({"LRANGE", keys::history("h"), "0", "-1"});
+  ASSERT_EQ(raw.elements.size(), 2U);
+  EXPECT_EQ(raw.elements[0].str, "{\"type\":\"ExecutionStarted\"}");
+  EXPECT_TRUE(switchyard::store::is_encoded_event(raw.elements[1].str));
+  EXPECT_LT(raw.elements[1].str.size() * 2, t.events[0].size());
+
+  std::vector<std::future<std::vector<std::string>>> fs;
+  fs.push_back(asio::co_spawn(ioc, store.history("h", 0, 10), asio::use_future));
+  drive(ioc, fs);
+  auto events = fs.front().get();
+  ASSERT_EQ(events.size(), 2U);
+  EXPECT_EQ(events[0], R"({"id":1,"previousEventId":0,"type":"ExecutionStarted"})");
+  EXPECT_EQ(events[1], R"({"id":2,"previousEventId":1,)" + t.events[0].substr(1));
 }
 
 TEST_F(ExecutionStoreTest, AStaleOrGoneCommitIsRefusedWithoutAffectingItsBatch) {

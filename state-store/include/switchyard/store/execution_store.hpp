@@ -43,7 +43,7 @@ struct Transition {
   std::string ack_id;            ///< the work item this transition consumes (a stream id or a lease)
   std::vector<std::pair<std::string, std::string>> set;  ///< hash fields to set
   std::vector<std::string> del;                          ///< hash fields to delete
-  std::vector<std::string> events;  ///< history events as JSON object text, stored as they are (see history())
+  std::vector<std::string> events;  ///< history events as JSON object text, stored encoded (event_codec.hpp; see history())
   std::vector<WorkItem> work;       ///< next work
   std::vector<std::pair<int64_t, std::string>> timers;  ///< (due ms, member)
   std::vector<std::string> cancel_timers;

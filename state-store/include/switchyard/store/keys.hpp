@@ -6,7 +6,7 @@
 ///   sy:sm:<name>               hash   name, revision, type, definition, triggers, createdAt, updatedAt
 ///   sy:sm:<name>:r:<rev>       string definition text of one revision (immutable)
 ///   sy:x:{<id>}                hash   the execution record (see execution_store.hpp)
-///   sy:x:{<id>}:h              list   history events (JSON text; an event's id is its position)
+///   sy:x:{<id>}:h              list   history events (encoded JSON text, event_codec.hpp; id = position)
 ///   sy:xs / sy:xs:<name>       zset   execution ids by start time (all / per state machine); ids of
 ///                                     expired executions are removed by the routers' sweep (sweep_index.lua)
 ///   sy:xsd                     set    deleted state machines whose sy:xs:<name> may still hold ids (swept too)

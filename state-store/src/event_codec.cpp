@@ -1,0 +1,122 @@
+#include "switchyard/store/event_codec.hpp"
+
+#include <array>
+#include <cassert>
+
+namespace switchyard::store {
+
+namespace {
+
+// The vocabulary, in match order (a word before any word it starts with). Words are part of the
+// stored format: append new ones at the end, never change or reorder the existing ones.
+constexpr std::array<std::string_view, 22> kWords{
+    R"({"type":")",  // first: every event starts with it, so the first stored byte says "encoded"
+    R"(","timestamp":")",
+    R"(EventDetails":{)",
+    R"("inputDetails":{"truncated":false})",
+    R"("outputDetails":{"truncated":false})",
+    R"("resourceType":")",
+    R"("resource":")",
+    R"("input":")",
+    R"("output":")",
+    R"("parameters":")",
+    R"("name":")",
+    R"("region":")",
+    "StateEntered",
+    "StateExited",
+    "Task",
+    "Succeeded",
+    R"("}})",
+    "Execution",
+    R"(\")",  // the quotes of JSON documents carried as strings (input, output, parameters)
+    R"("error":")",
+    R"("cause":")",
+    "Failed",
+};
+
+// Control bytes that are not JSON whitespace (\t \n \r may appear between tokens).
+constexpr std::array<unsigned char, 28> kMarkers{1,  2,  3,  4,  5,  6,  7,  8,  11, 12, 14, 15, 16, 17,
+                                                 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
+static_assert(kWords.size() <= kMarkers.size());
+
+struct Tables {
+  std::array<signed char, 32> word_of_marker{};  ///< -1 = not a marker
+  std::array<unsigned, 256> first{};             ///< bit k: word k starts with this byte
+  Tables() {
+    word_of_marker.fill(-1);
+    for (size_t k = 0; k < kWords.size(); ++k) {
+      word_of_marker[kMarkers[k]] = static_cast<signed char>(k);
+      first[static_cast<unsigned char>(kWords[k][0])] |= 1U << k;
+    }
+  }
+};
+
+const Tables& tables() {
+  static const Tables t;
+  return t;
+}
+
+}  // namespace
+
+void encode_event(std::string_view json, std::string& out) {
+  out.clear();
+  if (json.substr(0, kWords[0].size()) != kWords[0]) {
+    out.assign(json);
+    return;
+  }
+  const Tables& t = tables();
+  out.reserve(json.size());
+  out.push_back(static_cast<char>(kMarkers[0]));
+  for (size_t i = kWords[0].size(); i < json.size();) {
+    auto c = static_cast<unsigned char>(json[i]);
+    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+      out.assign(json);  // not JSON text as we write it: keep it as it is rather than guess
+      return;
+    }
+    unsigned candidates = t.first[c];
+    bool matched = false;
+    for (size_t k = 0; candidates != 0; ++k, candidates >>= 1) {
+      if ((candidates & 1U) != 0 && json.compare(i, kWords[k].size(), kWords[k]) == 0) {
+        out.push_back(static_cast<char>(kMarkers[k]));
+        i += kWords[k].size();
+        matched = true;
+        break;
+      }
+    }
+    if (!matched) {
+      out.push_back(static_cast<char>(c));
+      ++i;
+    }
+  }
+}
+
+std::string encode_event(std::string_view json) {
+  std::string out;
+  encode_event(json, out);
+  return out;
+}
+
+bool is_encoded_event(std::string_view stored) {
+  return !stored.empty() && static_cast<unsigned char>(stored[0]) == kMarkers[0];
+}
+
+std::string decode_event(std::string_view stored) {
+  if (!is_encoded_event(stored)) {
+    return std::string(stored);
+  }
+  const Tables& t = tables();
+  std::string out;
+  out.reserve(stored.size() * 2 + 32);
+  for (char ch : stored) {
+    auto c = static_cast<unsigned char>(ch);
+    int k = c < 0x20 ? t.word_of_marker[c] : -1;
+    if (k >= 0) {
+      out.append(kWords[static_cast<size_t>(k)]);
+    } else {
+      out.push_back(ch);
+    }
+  }
+  return out;
+}
+
+}  // namespace switchyard::store
