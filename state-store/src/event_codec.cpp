@@ -1,7 +1,10 @@
 #include "switchyard/store/event_codec.hpp"
 
 #include <array>
+#include <bit>
+#include <cstdint>
 #include <cassert>
+#include <cstring>
 
 namespace switchyard::store {
 
@@ -37,16 +40,23 @@ constexpr std::array<std::string_view, 22> kWords{
 // Control bytes that are not JSON whitespace (\t \n \r may appear between tokens).
 constexpr std::array<unsigned char, 28> kMarkers{1,  2,  3,  4,  5,  6,  7,  8,  11, 12, 14, 15, 16, 17,
                                                  18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
-static_assert(kWords.size() <= kMarkers.size());
+static_assert(kWords.size() <= kMarkers.size() && kWords.size() <= 32);
 
 struct Tables {
   std::array<signed char, 32> word_of_marker{};  ///< -1 = not a marker
-  std::array<unsigned, 256> first{};             ///< bit k: word k starts with this byte
+  std::array<uint32_t, 256> first{};             ///< bit k: word k starts with this byte
+  std::array<uint32_t, 256> second{};            ///< bit k: word k's second byte is this byte
+  std::array<bool, 256> special{};               ///< starts a word, or a control byte that is not whitespace
   Tables() {
     word_of_marker.fill(-1);
+    for (int c = 0; c < 0x20; ++c) {
+      special[static_cast<size_t>(c)] = c != '\t' && c != '\n' && c != '\r';
+    }
     for (size_t k = 0; k < kWords.size(); ++k) {
       word_of_marker[kMarkers[k]] = static_cast<signed char>(k);
       first[static_cast<unsigned char>(kWords[k][0])] |= 1U << k;
+      second[static_cast<unsigned char>(kWords[k][1])] |= 1U << k;
+      special[static_cast<unsigned char>(kWords[k][0])] = true;
     }
   }
 };
@@ -59,35 +69,50 @@ const Tables& tables() {
 }  // namespace
 
 void encode_event(std::string_view json, std::string& out) {
-  out.clear();
   if (json.substr(0, kWords[0].size()) != kWords[0]) {
     out.assign(json);
     return;
   }
   const Tables& t = tables();
-  out.reserve(json.size());
-  out.push_back(static_cast<char>(kMarkers[0]));
-  for (size_t i = kWords[0].size(); i < json.size();) {
-    auto c = static_cast<unsigned char>(json[i]);
-    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+  // Every word is at least 2 bytes and becomes 1: the stored form is never longer. Written through
+  // a pointer (this runs over every byte of every event a step writes).
+  out.resize(json.size());
+  char* w = out.data();
+  *w++ = static_cast<char>(kMarkers[0]);
+  const char* p = json.data() + kWords[0].size();
+  const char* end = json.data() + json.size();
+  while (p < end) {
+    auto c = static_cast<unsigned char>(*p);
+    if (!t.special[c]) {
+      *w++ = *p++;
+      continue;
+    }
+    if (c < 0x20) {
       out.assign(json);  // not JSON text as we write it: keep it as it is rather than guess
       return;
     }
-    unsigned candidates = t.first[c];
+    // The words whose first two bytes match here (usually none, rarely two), in match order.
+    uint32_t candidates = t.first[c];
     bool matched = false;
-    for (size_t k = 0; candidates != 0; ++k, candidates >>= 1) {
-      if ((candidates & 1U) != 0 && json.compare(i, kWords[k].size(), kWords[k]) == 0) {
-        out.push_back(static_cast<char>(kMarkers[k]));
-        i += kWords[k].size();
-        matched = true;
-        break;
+    if (end - p >= 2) {
+      candidates &= t.second[static_cast<unsigned char>(p[1])];
+      while (candidates != 0) {
+        auto k = static_cast<size_t>(std::countr_zero(candidates));
+        candidates &= candidates - 1;
+        std::string_view word = kWords[k];
+        if (static_cast<size_t>(end - p) >= word.size() && std::memcmp(p, word.data(), word.size()) == 0) {
+          *w++ = static_cast<char>(kMarkers[k]);
+          p += word.size();
+          matched = true;
+          break;
+        }
       }
     }
     if (!matched) {
-      out.push_back(static_cast<char>(c));
-      ++i;
+      *w++ = *p++;
     }
   }
+  out.resize(static_cast<size_t>(w - out.data()));
 }
 
 std::string encode_event(std::string_view json) {
