@@ -16,14 +16,16 @@
 //
 // The fast path: when a router runs in this process, the next step of the same
 // run (after a Task or a long chain of Pass states) is not put in the stream:
-// the commit writes it as a lease instead, a timer "exec|run|version|kind" due
-// when the lease ends, and this router goes on with it at once, with the run it
+// the commit writes it as a lease instead, a timer "exec|run|@|kind" due when
+// the lease ends ("@": the run's current version, which fire_timers.lua reads
+// when it fires), and this router goes on with it at once, with the run it
 // just wrote still in memory (a Carry). start() does the same with the first
 // step. So a chain of Tasks costs one commit and one call per step: no stream
-// entry, read or ack, no HMGET, no parse of the run. The next commit removes the
-// lease (it is that commit's ack); a router that dies leaves it to fire, and the
-// timer puts the item in the stream for any router, as a reclaim would. Leases
-// are renewed like held stream items, and the version guard is unchanged.
+// entry, read or ack, no HMGET, no parse of the run. The next commit re-scores
+// the same member for the step after (or removes it: it is that commit's ack);
+// a router that dies leaves it to fire, and the timer puts the item in the
+// stream for any router, as a reclaim would. Leases are renewed like held
+// stream items, and the version guard is unchanged.
 #include "switchyard/router/execution_service.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -1080,7 +1082,7 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
     // The same run's next step: this router goes on with it, holding it as a lease (see the top comment).
     next = std::move(t.work.front());
     t.work.clear();
-    next->id = store::timer_member(exec, item.run, next_version, next->kind);
+    next->id = store::timer_member(exec, item.run, store::kLeaseVersion, next->kind);
     t.timers.emplace_back(now_ms() + options_.lease.count(), next->id);
     t.report_events = true;
   }

@@ -27,8 +27,11 @@
 --       then park version ("" = none): a callback step parks at this version
 --       then report ("1" = reply {'ok', history length} instead of 'ok')
 -- A router that goes on with the next step itself holds it as a lease: a timer
--- (ntimers) due at the lease's end instead of a work item, removed (nuntimers)
--- by the next step's commit; if the router dies, the timer puts it in the stream.
+-- (ntimers) due at the lease's end instead of a work item; if the router dies,
+-- the timer puts it in the stream. The lease member "exec|run|@|kind" stands
+-- for the run's current version (fire_timers.lua reads it), so consecutive
+-- steps of one kind re-score one member: the next step's commit, whose ack is
+-- that member, leases under it again instead of removing it and adding another.
 -- An event is a JSON object text (encoded: event_codec.hpp): its id is its position in
 -- the list (1-based), so concurrent runs never reuse one, and the reader
 -- (ExecutionStore::history) adds id and previousEventId.
@@ -48,12 +51,19 @@ end
 local function apply(h, hist)
   local run, expected, ack = take(), take(), take()
   local expire, channel, payload = tonumber(take()), take(), take()
-  local function do_ack()
+  local renewed = false  -- this transition leased its next step under the ack's own member
+  local function do_ack(outcome)
     if ack == '' then
       return
     end
     if string.find(ack, '|', 1, true) then
-      redis.call('ZREM', timers, ack)  -- a lease (a timer member), not a stream entry
+      -- A lease (a timer member), not a stream entry. A run's lease on its current version
+      -- ("exec|run|@|kind", one member for all its steps) is not this router's to remove when
+      -- its commit is stale: the router that moved the version on holds it now (or removed it).
+      if renewed or (outcome == 'stale' and string.find(ack, '|@|', 1, true)) then
+        return
+      end
+      call('ZREM', timers, ack)
     else
       redis.call('XACK', work, group, ack)
       redis.call('XDEL', work, ack)
@@ -63,11 +73,11 @@ local function apply(h, hist)
   -- more than the command itself (argument and reply conversion, propagation).
   local cur = call('HMGET', h, 'status', 'rv:' .. run, 'ev')
   if cur[1] ~= 'RUNNING' then
-    do_ack()
+    do_ack('gone')
     return 'gone'
   end
   if expected ~= '*' and cur[2] ~= expected then
-    do_ack()
+    do_ack('stale')
     return 'stale'
   end
   -- Sections are passed to commands straight from ARGV (unpack of a range): no
@@ -101,6 +111,11 @@ local function apply(h, hist)
   local nt = tonumber(argv[i])
   if nt > 0 then
     call('ZADD', timers, unpack(argv, i + 1, i + 2 * nt))
+    for k = 1, nt do
+      if argv[i + 2 * k] == ack then
+        renewed = true  -- the same member with the new lease's score: nothing to remove
+      end
+    end
   end
   i = i + 1 + 2 * nt
   local nut = tonumber(argv[i])
@@ -192,7 +207,7 @@ local function apply(h, hist)
   if channel ~= '' then
     redis.call('PUBLISH', channel, payload)
   end
-  do_ack()
+  do_ack('ok')
   if take() == '1' then
     return {'ok', ev}
   end

@@ -500,17 +500,18 @@ asio::awaitable<std::vector<WorkItem>> ExecutionStore::fire_timers(int64_t now_m
   Reply r = co_await redis_.eval("fire_timers", keys, args);
   r.check();
   std::vector<WorkItem> out;
-  assert(r.elements.size() % 2 == 0);  // member, due time
-  for (size_t k = 0; k + 1 < r.elements.size(); k += 2) {
+  assert(r.elements.size() % 3 == 0);  // member, due time, version
+  for (size_t k = 0; k + 2 < r.elements.size(); k += 3) {
     const std::string& m = r.elements[k].str;
-    // "exec|run|version|kind": the script only leases members of that shape.
+    // "exec|run|version|kind": the script only leases members of that shape, and resolves the
+    // version "@" (a lease on the run's current version) to the version itself.
     size_t a = m.find('|');
     size_t b = m.find('|', a + 1);
     size_t c = m.find('|', b + 1);
     assert(a != std::string::npos && b != std::string::npos && c != std::string::npos);
     // Scores are whole milliseconds written by us; strtod copes with the "1e+15" form Redis may print.
     auto due = static_cast<int64_t>(std::strtod(r.elements[k + 1].str.c_str(), nullptr));
-    out.push_back(WorkItem{m, m.substr(0, a), m.substr(a + 1, b - a - 1), m.substr(b + 1, c - b - 1),
+    out.push_back(WorkItem{m, m.substr(0, a), m.substr(a + 1, b - a - 1), std::move(r.elements[k + 2].str),
                            m.substr(c + 1), "", 1, due});
   }
   co_return out;

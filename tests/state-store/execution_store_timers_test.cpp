@@ -87,5 +87,86 @@ TEST_F(FireTimers, TheLimitLeavesTheRestDueForTheNextCall) {
   EXPECT_EQ(g[1].exec, "x4");
 }
 
+TEST_F(FireTimers, ALeaseOnTheCurrentVersionFiresAtTheRunsVersionAndIsDroppedWhenTheRunIsGone) {
+  cmd({"HSET", keys::execution("x1"), "status", "RUNNING", "rv:0", "7", "rv:0.1", "2"});
+  add_timer(100, timer_member("x1", "0", kLeaseVersion, "invoke"));
+  add_timer(101, timer_member("x1", "0.1", kLeaseVersion, "enter"));
+  add_timer(102, timer_member("x1", "0.2", kLeaseVersion, "invoke"));  // a run that ended (no rv:0.2)
+  add_timer(103, timer_member("gone", "0", kLeaseVersion, "invoke"));  // an execution that expired
+  std::vector<WorkItem> f = run(ioc, store.fire_timers(1000, 10, 16000));
+  ASSERT_EQ(f.size(), 2u);
+  // The item is guarded by the version read when it fired; its id (the ack) is the member.
+  EXPECT_EQ(f[0].id, "x1|0|@|invoke");
+  EXPECT_EQ(f[0].version, "7");
+  EXPECT_EQ(f[0].kind, "invoke");
+  EXPECT_EQ(f[1].run, "0.1");
+  EXPECT_EQ(f[1].version, "2");
+  EXPECT_EQ(score("x1|0|@|invoke"), "16000");
+  EXPECT_EQ(score("x1|0.2|@|invoke"), std::nullopt);
+  EXPECT_EQ(score("gone|0|@|invoke"), std::nullopt);
+}
+
+class LeaseCommits : public FireTimers {
+ protected:
+  const std::string lease = timer_member("x", "0", kLeaseVersion, "invoke");
+
+  void SetUp() override { cmd({"HSET", keys::execution("x"), "status", "RUNNING", "rv:0", "3"}); }
+
+  // Commits the step at `version` that this router held under `lease`; with `releases`, it
+  // leases the next step under the same member (the fast path), due at `until`.
+  CommitOutcome commit_step(const std::string& version, bool releases, int64_t until = 99000) {
+    Transition t;
+    t.exec = "x";
+    t.run = "0";
+    t.expected_version = version;
+    t.ack_id = lease;
+    t.set = {{"rv:0", std::to_string(std::stoi(version) + 1)}};
+    if (releases) {
+      t.timers.emplace_back(until, lease);
+    }
+    return run(ioc, store.commit(t));
+  }
+};
+
+TEST_F(LeaseCommits, TheNextStepReScoresTheSameMemberInsteadOfRemovingIt) {
+  add_timer(16000, lease);
+  EXPECT_EQ(commit_step("3", true, 31000), CommitOutcome::Committed);
+  EXPECT_EQ(score(lease), "31000");
+  EXPECT_EQ(cmd({"ZCARD", std::string(keys::kTimers)}).integer, 1);
+  // The last step of the chain (the run goes on elsewhere, or ends) removes it.
+  EXPECT_EQ(commit_step("4", false), CommitOutcome::Committed);
+  EXPECT_EQ(score(lease), std::nullopt);
+}
+
+TEST_F(LeaseCommits, AStaleCommitLeavesTheRunsLeaseToTheRouterThatMovedTheVersionOn) {
+  // Router A held step 3; its lease ran out and router B fired it (at version 3), committed step 3
+  // and leased step 4 under the same member. A's late commit of step 3 must not take B's lease:
+  // if it did and B then died, step 4 would never run.
+  add_timer(16000, lease);
+  ASSERT_EQ(run(ioc, store.fire_timers(20000, 10, 35000)).size(), 1u);  // B fires it
+  EXPECT_EQ(commit_step("3", true, 50000), CommitOutcome::Committed);   // B
+  EXPECT_EQ(commit_step("3", true, 60000), CommitOutcome::Stale);       // A, late
+  EXPECT_EQ(score(lease), "50000");
+  EXPECT_EQ(commit_step("3", false), CommitOutcome::Stale);  // A, had it been its last step
+  EXPECT_EQ(score(lease), "50000");
+  // A stale commit still removes its own lease on a fixed version (nobody else re-scores that one).
+  std::string old = timer_member("x", "0", "3", "invoke");
+  add_timer(16000, old);
+  Transition t;
+  t.exec = "x";
+  t.run = "0";
+  t.expected_version = "3";
+  t.ack_id = old;
+  EXPECT_EQ(run(ioc, store.commit(t)), CommitOutcome::Stale);
+  EXPECT_EQ(score(old), std::nullopt);
+}
+
+TEST_F(LeaseCommits, AStoppedExecutionsLeaseIsRemovedByTheCommitThatFindsItGone) {
+  add_timer(16000, lease);
+  cmd({"HSET", keys::execution("x"), "status", "ABORTED"});
+  EXPECT_EQ(commit_step("3", true), CommitOutcome::Gone);
+  EXPECT_EQ(score(lease), std::nullopt);
+}
+
 }  // namespace
 }  // namespace switchyard::store

@@ -80,7 +80,12 @@ struct CommitResult {
   int64_t events = -1;  ///< the history length after the commit (-1: not reported)
 };
 
-/// A timer member for the timers zset.
+/// The version of a router's lease on a run's next step: "the run's current version",
+/// resolved when the lease fires (fire_timers.lua), so one member serves all the run's
+/// steps of a kind and a commit re-scores it instead of replacing it (commit.lua).
+inline constexpr const char* kLeaseVersion = "@";
+
+/// A timer member for the timers zset: "exec|run|version|kind".
 std::string timer_member(const std::string& exec, const std::string& run, const std::string& version,
                          const std::string& kind);
 
