@@ -395,9 +395,8 @@ Client::Client(asio::any_io_executor ex, ClientOptions options)
 
 Client::~Client() = default;
 
-asio::awaitable<Response> Client::request(const Url& url, Request req, std::chrono::milliseconds timeout) {
+asio::awaitable<Response> Client::request(const Url& url, const Request& req, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  req.target = url.target;
   std::string head = build_head(url, req);
   bool head_only = req.method == "HEAD";
   std::string key = url.host + ":" + url.port;

@@ -16,7 +16,7 @@ int64_t now_ms() {
       .count();
 }
 
-std::string rfc3339(int64_t ms) {
+void append_rfc3339(std::string& out, int64_t ms) {
   // Every history event carries one, mostly of the same second: the date part
   // is formatted once per second (gmtime_r + snprintf cost more than the rest
   // of an event). Two slots, because the calls alternate between now (events)
@@ -40,11 +40,16 @@ std::string rfc3339(int64_t ms) {
                   tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     slot->secs = secs;
   }
-  std::string out(slot->text);
+  out += slot->text;
   out += static_cast<char>('0' + millis / 100);
   out += static_cast<char>('0' + millis / 10 % 10);
   out += static_cast<char>('0' + millis % 10);
   out += 'Z';
+}
+
+std::string rfc3339(int64_t ms) {
+  std::string out;
+  append_rfc3339(out, ms);
   return out;
 }
 

@@ -80,7 +80,7 @@ std::string event_text(const std::string& type, int64_t ms, const std::string& d
   s += "{\"type\":";
   append_json_string(s, type);
   s += ",\"timestamp\":\"";
-  s += rfc3339(ms);
+  append_rfc3339(s, ms);
   s += '"';
   if (details_text.size() > 2) {
     assert(details_text.front() == '{' && details_text.back() == '}');

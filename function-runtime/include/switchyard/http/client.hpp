@@ -43,11 +43,12 @@ class Client {
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
-  /// Sends `req` (req.target is replaced by url.target) and returns the response.
+  /// Sends `req` to url.target (req.target is ignored) and returns the response.
   /// The whole exchange (connect, write, read) is bounded by `timeout`.
   /// Throws CallError. A request on a reused connection that the peer had
-  /// closed is retried once on a fresh connection.
-  boost::asio::awaitable<Response> request(const Url& url, Request req, std::chrono::milliseconds timeout);
+  /// closed is retried once on a fresh connection. `req` is read, not copied:
+  /// it must outlive the call.
+  boost::asio::awaitable<Response> request(const Url& url, const Request& req, std::chrono::milliseconds timeout);
 
  private:
   struct Impl;

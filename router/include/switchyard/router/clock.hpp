@@ -11,6 +11,8 @@ namespace switchyard::router {
 int64_t now_ms();
 /// "2026-11-22T15:09:58.123Z"
 std::string rfc3339(int64_t ms);
+/// rfc3339(ms) appended to `out` (no string of its own: once per history event).
+void append_rfc3339(std::string& out, int64_t ms);
 /// 128 random bits from the OS CSPRNG as 32 lowercase hex chars.
 std::string random_hex128();
 /// 64 random bits from the OS CSPRNG.
