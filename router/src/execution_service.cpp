@@ -445,7 +445,8 @@ struct ExecutionService::Carry {
   std::map<std::string, std::string> rec;  // the fields process() reads, as they are now (r:/rv: aside)
   std::optional<Run> state;                // the run, as committed
   std::shared_ptr<const asl::Definition> def;
-  Json ctx_execution;  // the context object's Execution part (parsed input)
+  Json ctx_execution;      // the context object's Execution part (parsed input)
+  Json ctx_state_machine;  // and its StateMachine part
 };
 
 ExecutionService::ExecutionService(asio::any_io_executor ex, store::ExecutionStore& executions,
@@ -831,7 +832,11 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
                          {"StartTime", rfc3339(std::stoll(field(rec, "startedAt")))},
                          {"RedriveCount", 0}};
   }
-  ctx.state_machine = Json{{"Id", field(rec, "stateMachine")}, {"Name", field(rec, "stateMachine")}};
+  if (in != nullptr && !in->ctx_state_machine.is_null()) {
+    ctx.state_machine = std::move(in->ctx_state_machine);
+  } else {
+    ctx.state_machine = Json{{"Id", field(rec, "stateMachine")}, {"Name", field(rec, "stateMachine")}};
+  }
   ctx.map_item = run.map_item;
   ctx.variables = run.variables;
   ctx.outer_variables = run.outer;
@@ -1104,7 +1109,11 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
   out->exec = exec;
   out->run = item.run;
   out->version = next_version;
-  out->rec = rec;
+  if (in != nullptr && &rec == &in->rec) {
+    out->rec = std::move(in->rec);  // the carried record goes on (it holds the execution's input)
+  } else {
+    out->rec = rec;
+  }
   out->rec.erase("r:" + item.run);
   out->rec.erase("rv:" + item.run);
   if (committed.events >= 0) {
@@ -1113,6 +1122,7 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
   out->state = std::move(run);
   out->def = std::move(def);
   out->ctx_execution = std::move(ctx.execution);
+  out->ctx_state_machine = std::move(ctx.state_machine);
   co_return next;
 }
 
