@@ -289,9 +289,9 @@ asio::awaitable<store::CommitResult> commit_counted(store::ExecutionStore& execu
 }
 
 // Acks and deletes a work item without a transition, counted (GET /metrics).
-asio::awaitable<void> drop_counted(store::ExecutionStore& executions, const std::string& id) {
+asio::awaitable<void> drop_counted(store::ExecutionStore& executions, const store::WorkItem& item) {
   RouterMetrics::get().work_dropped.inc();
-  co_await executions.drop(id);
+  co_await executions.drop(item);
 }
 
 // Calls the function and records the call's outcome and latency (GET /metrics).
@@ -743,7 +743,7 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process(store:
   std::shared_ptr<Carry> in = std::move(carry);
   carry.reset();
   if (item.kind.empty() || item.exec.empty()) {
-    co_await drop_counted(executions_, item.id);  // deleted or malformed entry
+    co_await drop_counted(executions_, item);  // deleted or malformed entry
     co_return std::nullopt;
   }
   if (in && in->exec == item.exec && in->run == item.run && in->version == item.version) {
@@ -756,7 +756,7 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process(store:
                                   "type"};
   auto values = co_await executions_.read(item.exec, fields);
   if (!values) {
-    co_await drop_counted(executions_, item.id);
+    co_await drop_counted(executions_, item);
     co_return std::nullopt;
   }
   std::map<std::string, std::string> rec;
@@ -767,7 +767,7 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process(store:
   }
   if (field(rec, "status") != kRunning ||
       (item.version != "*" && (rec.count("rv:" + item.run) == 0U || rec["rv:" + item.run] != item.version))) {
-    co_await drop_counted(executions_, item.id);  // finished, stopped, or already applied
+    co_await drop_counted(executions_, item);  // finished, stopped, or already applied
     co_return std::nullopt;
   }
   co_return co_await process_run(item, rec, nullptr, carry);
@@ -853,7 +853,7 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
     event = asl::TimerFired{};
   } else if (item.kind == "invoke") {
     if (run.task.is_null()) {
-      co_await drop_counted(executions_, item.id);
+      co_await drop_counted(executions_, item);
       co_return std::nullopt;
     }
     asl::InvokeTask task = task_from_json(run.task);

@@ -143,6 +143,9 @@ asio::awaitable<void> Worker::reclaim_loop() {
     try {
       // Renew what we hold first, so a long call is not taken from us: stream
       // items by XCLAIM, leases (timer members, see ExecutionService) by moving their timers.
+      // (A run's lease member is shared by its steps: holding an outdated copy of a step, we
+      // renew the current holder's lease until our call ends; the version guard keeps our
+      // commit out, and a takeover after the holder dies waits that much longer.)
       std::vector<std::string> held;
       std::vector<std::string> leases;
       for (const auto& id : in_flight_) {

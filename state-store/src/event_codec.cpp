@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cassert>
 #include <cstring>
+#include <stdexcept>
 
 namespace switchyard::store {
 
@@ -70,6 +71,10 @@ const Tables& tables() {
 
 void encode_event(std::string_view json, std::string& out) {
   if (json.substr(0, kWords[0].size()) != kWords[0]) {
+    if (!json.empty() && static_cast<unsigned char>(json[0]) == kMarkers[0]) {
+      // Stored as it is, it would read back as encoded: not an event text at all.
+      throw std::invalid_argument("a history event must be a JSON object text");
+    }
     out.assign(json);
     return;
   }

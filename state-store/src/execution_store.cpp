@@ -475,14 +475,12 @@ asio::awaitable<void> ExecutionStore::renew_leases(const std::vector<std::string
   (co_await redis_.command(std::move(args))).check();
 }
 
-asio::awaitable<void> ExecutionStore::drop_lease(const std::string& member) {
-  std::vector<std::string> args{"ZREM", str(keys::kTimers), member};
-  (co_await redis_.command(std::move(args))).check();
-}
-
-asio::awaitable<void> ExecutionStore::drop(const std::string& id) {
+asio::awaitable<void> ExecutionStore::drop(const WorkItem& item) {
+  const std::string& id = item.id;
   if (id.find('|') != std::string::npos) {
-    co_await drop_lease(id);
+    std::vector<std::string> ks{str(keys::kTimers), keys::execution(item.exec)};
+    std::vector<std::string> as{id, item.run, item.version};
+    (co_await redis_.eval("drop_lease", ks, as)).check();
     co_return;
   }
   // Delete first: a router killed between the two leaves a pending entry that no longer

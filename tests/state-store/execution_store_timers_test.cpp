@@ -161,6 +161,42 @@ TEST_F(LeaseCommits, AStaleCommitLeavesTheRunsLeaseToTheRouterThatMovedTheVersio
   EXPECT_EQ(score(old), std::nullopt);
 }
 
+TEST_F(LeaseCommits, AnOutdatedFiringIsDroppedWithoutTakingTheLeaseOfTheRouterThatMovedOn) {
+  // Router A holds step 3 past its lease; router B fires the lease (at version 3). A then commits
+  // step 3 and leases step 4 under the same member. B finds the run moved on and drops its item:
+  // that must not remove A's lease, or step 4 would be nobody's if A died.
+  add_timer(16000, lease);
+  std::vector<WorkItem> fired = run(ioc, store.fire_timers(20000, 10, 35000));
+  ASSERT_EQ(fired.size(), 1u);
+  ASSERT_EQ(fired[0].version, "3");
+  EXPECT_EQ(commit_step("3", true, 50000), CommitOutcome::Committed);  // A
+  run(ioc, store.drop(fired[0]));                                       // B
+  EXPECT_EQ(score(lease), "50000");
+}
+
+TEST_F(LeaseCommits, AFiredLeaseWhoseStepWillNotRunIsRemoved) {
+  // At its own version (nothing moved: the step itself is dropped), its run gone, or its
+  // execution not running: nobody else can hold the member.
+  add_timer(16000, lease);
+  std::vector<WorkItem> fired = run(ioc, store.fire_timers(20000, 10, 35000));
+  ASSERT_EQ(fired.size(), 1u);
+  run(ioc, store.drop(fired[0]));
+  EXPECT_EQ(score(lease), std::nullopt);
+
+  add_timer(16000, lease);
+  fired = run(ioc, store.fire_timers(20000, 10, 35000));
+  ASSERT_EQ(fired.size(), 1u);
+  cmd({"HDEL", keys::execution("x"), "rv:0"});
+  run(ioc, store.drop(fired[0]));
+  EXPECT_EQ(score(lease), std::nullopt);
+
+  cmd({"HSET", keys::execution("x"), "rv:0", "5", "status", "SUCCEEDED"});
+  add_timer(36000, lease);
+  WorkItem outdated = fired[0];  // fired at version 3; the run is at 5 but no longer running
+  run(ioc, store.drop(outdated));
+  EXPECT_EQ(score(lease), std::nullopt);
+}
+
 TEST_F(LeaseCommits, AStoppedExecutionsLeaseIsRemovedByTheCommitThatFindsItGone) {
   add_timer(16000, lease);
   cmd({"HSET", keys::execution("x"), "status", "ABORTED"});

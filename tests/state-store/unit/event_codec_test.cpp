@@ -48,6 +48,9 @@ TEST(EventCodec, TextsItDoesNotKnowAreStoredAsTheyAre) {
   std::string raw = std::string(R"({"type":"Task)") + '\x01' + R"(","timestamp":"t"})";
   EXPECT_EQ(encode_event(raw), raw);
   EXPECT_EQ(decode_event(encode_event(raw)), raw);
+  // A text starting with the encoded form's first byte is not an event: refused, not stored
+  // to be misread later.
+  EXPECT_THROW(encode_event(std::string(1, '\x01') + "abc"), std::invalid_argument);
   // JSON whitespace is not a marker.
   std::string spaced = "{\"type\":\"TaskStarted\",\n\t\"timestamp\":\"t\"\r}";
   EXPECT_TRUE(is_encoded_event(encode_event(spaced)));

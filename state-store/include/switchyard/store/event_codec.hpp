@@ -15,6 +15,7 @@
 namespace switchyard::store {
 
 /// Writes the stored form of the event JSON text `json` into `out` (replacing its content).
+/// Throws std::invalid_argument for a text that starts with a control byte (not JSON).
 void encode_event(std::string_view json, std::string& out);
 
 /// The stored form of the event JSON text `json`.

@@ -165,11 +165,11 @@ class ExecutionStore {
   /// Moves the due time of held leases (timer members, see StartRequest::lease_until_ms)
   /// to `until_ms`; leases that fired or were committed meanwhile are left alone.
   boost::asio::awaitable<void> renew_leases(const std::vector<std::string>& members, int64_t until_ms);
-  /// Removes a lease whose work item turned out stale (nothing to commit).
-  boost::asio::awaitable<void> drop_lease(const std::string& member);
   /// Acks and deletes a work item without a transition (stale or poison work); a lease
-  /// (an id that is a timer member) is removed from the timers.
-  boost::asio::awaitable<void> drop(const std::string& id);
+  /// (an id that is a timer member) is removed from the timers (drop_lease.lua), unless it
+  /// is a run's lease "exec|run|@|kind" whose run has moved past item.version: that member
+  /// may be the lease of the router that moved it.
+  boost::asio::awaitable<void> drop(const WorkItem& item);
   /// Takes up to `limit` due timers as leases of the caller until `lease_until_ms`: work
   /// items whose id is the lease (the timer member), to process at once.
   boost::asio::awaitable<std::vector<WorkItem>> fire_timers(int64_t now_ms, int limit, int64_t lease_until_ms);
