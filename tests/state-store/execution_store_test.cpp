@@ -123,8 +123,9 @@ TEST_F(ExecutionStoreTest, HistoryIsStoredEncodedAndReadsBackAsJsonWithIdsInBoth
   EXPECT_TRUE(switchyard::store::is_encoded_event(raw.elements[1].str));
   EXPECT_LT(raw.elements[1].str.size() * 2, t.events[0].size());
 
+  const std::string exec = "h";  // named: the coroutine holds a reference to it until it runs
   std::vector<std::future<std::vector<std::string>>> fs;
-  fs.push_back(asio::co_spawn(ioc, store.history("h", 0, 10), asio::use_future));
+  fs.push_back(asio::co_spawn(ioc, store.history(exec, 0, 10), asio::use_future));
   drive(ioc, fs);
   auto events = fs.front().get();
   ASSERT_EQ(events.size(), 2U);
