@@ -118,8 +118,13 @@ std::string field(const std::map<std::string, std::string>& rec, const std::stri
   return it == rec.end() ? std::string() : it->second;
 }
 
-Json task_json(const asl::InvokeTask& t) {
-  Json j{{"resource", t.resource}, {"payload", t.payload}, {"wait", t.wait_for_token}, {"attempt", t.attempt}};
+// Takes the task's payload (a Task step's largest value: moved, not copied, once per step).
+Json task_json(asl::InvokeTask& t) {
+  Json j = Json::object();
+  j["attempt"] = t.attempt;
+  j["payload"] = std::move(t.payload);
+  j["resource"] = t.resource;
+  j["wait"] = t.wait_for_token;
   if (t.timeout_ms) {
     j["timeout"] = *t.timeout_ms;
   }
@@ -132,10 +137,11 @@ Json task_json(const asl::InvokeTask& t) {
   return j;
 }
 
-asl::InvokeTask task_from_json(const Json& j) {
+// Takes the payload out of `j` when `take` (the run's task is cleared after the call).
+asl::InvokeTask task_from_json(Json& j, bool take) {
   asl::InvokeTask t;
   t.resource = j.at("resource").get<std::string>();
-  t.payload = j.at("payload");
+  t.payload = take ? std::move(j.at("payload")) : j.at("payload");
   t.wait_for_token = j.value("wait", false);
   t.attempt = j.value("attempt", 0);
   if (j.contains("timeout")) {
@@ -856,7 +862,8 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
       co_await drop_counted(executions_, item);
       co_return std::nullopt;
     }
-    asl::InvokeTask task = task_from_json(run.task);
+    // A callback step keeps its task in the run (it parks with it); any other clears it below.
+    asl::InvokeTask task = task_from_json(run.task, !run.task.value("wait", false));
     CallMeta meta;
     meta.execution = exec;
     meta.state_machine = field(rec, "stateMachine");
