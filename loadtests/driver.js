@@ -392,6 +392,7 @@ async function b4(a) {
   // histories as the API serves them (Redis holds them encoded).
   const late = [];
   const bySecond = new Map();
+  const dueBySecond = new Map();  // how many fell due in each second: bursts show where lateness comes from
   const batch = 256;
   for (let i = 0; i < n; i += batch) {
     const ps = [];
@@ -410,6 +411,7 @@ async function b4(a) {
         // The worst lateness per second of due time: when in the run wake-ups fell behind.
         const sec = Math.floor(due / 1000);
         bySecond.set(sec, Math.max(bySecond.get(sec) ?? 0, exited - due));
+        dueBySecond.set(sec, (dueBySecond.get(sec) ?? 0) + 1);
       }
     }
   }
@@ -436,6 +438,7 @@ async function b4(a) {
     gateway_cpu_cores: +gatewayCores.toFixed(2),
     cpu_cores_while_starting: startCores,
     lateness_max_ms_per_second: [...bySecond.keys()].sort((x, y) => x - y).map((s) => bySecond.get(s)),
+    due_per_second: [...dueBySecond.keys()].sort((x, y) => x - y).map((s) => dueBySecond.get(s)),
     work_backlog_peak: peakBacklog,
     lateness_ms: { p50: q(late, 0.5), p99: q(late, 0.99), max: late.length ? late[late.length - 1] : 0, min: late[0] || 0, n: late.length },
   };
