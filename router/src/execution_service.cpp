@@ -801,6 +801,10 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
     }
     t.finished = true;
     t.retention = options_.retention;
+    // An execution started without a name has its id as its name, and no name key (start()).
+    if (std::string name = field(rec, "name"); !name.empty() && name != exec) {
+      t.name_key = store::keys::execution_name(field(rec, "stateMachine"), name);
+    }
     // The execution timeout timer (if any) has nothing left to time.
     t.cancel_timers.push_back(store::timer_member(exec, "0", "*", "timeout"));
   };

@@ -16,6 +16,7 @@
 --       run, expected run version ("*" = no check), ack id ("" = none; a lease
 --       member "exec|run|version|kind" is removed from the timers),
 --       expire seconds (0 = none), publish channel ("" = none), publish payload,
+--       name key to expire with the record ("" = none),
 --       then counted sections:
 --       nset, (field, value)*   ndel, field*   nevents, event*
 --       nwork, (exec, run, version, kind, data)*   ntimers, (score, member)*
@@ -50,7 +51,7 @@ local function take()
 end
 local function apply(h, hist)
   local run, expected, ack = take(), take(), take()
-  local expire, channel, payload = tonumber(take()), take(), take()
+  local expire, channel, payload, name_key = tonumber(take()), take(), take(), take()
   local renewed = false  -- this transition leased its next step under the ack's own member
   local function do_ack(outcome)
     if ack == '' then
@@ -198,10 +199,10 @@ local function apply(h, hist)
   if expire > 0 then
     redis.call('EXPIRE', h, expire)
     redis.call('EXPIRE', hist, expire)
-    -- The execution's name key (start.lua; a key outside KEYS) expires with the record.
-    local sm, nm = unpack(redis.call('HMGET', h, 'stateMachine', 'name'))
-    if sm and nm then
-      redis.call('EXPIRE', 'sy:xn:' .. sm .. ':' .. nm, expire)
+    -- The execution's name key (start.lua; a key outside KEYS) expires with the record. The
+    -- router names it (it has the record at hand): no HMGET here, no EXPIRE when there is none.
+    if name_key ~= '' then
+      redis.call('EXPIRE', name_key, expire)
     end
   end
   if channel ~= '' then

@@ -133,6 +133,22 @@ TEST_F(ExecutionStoreTest, HistoryIsStoredEncodedAndReadsBackAsJsonWithIdsInBoth
   EXPECT_EQ(events[1], R"({"id":2,"previousEventId":1,)" + t.events[0].substr(1));
 }
 
+TEST_F(ExecutionStoreTest, TheFinishingCommitGivesTheRecordHistoryAndNameKeyTheRetention) {
+  running("named");
+  cmd({"SET", keys::execution_name("sm", "n-1"), "named"}).check();
+  Transition t = step("named", "1");
+  t.finished = true;
+  t.retention = std::chrono::seconds{600};
+  t.name_key = keys::execution_name("sm", "n-1");
+  ASSERT_EQ(commit_in_one_turn({t})[0].get().outcome, CommitOutcome::Committed);
+  for (const std::string& key : {keys::execution("named"), keys::history("named"), keys::execution_name("sm", "n-1")}) {
+    SCOPED_TRACE(key);
+    Reply ttl = cmd({"TTL", key});
+    EXPECT_GT(ttl.integer, 590);
+    EXPECT_LE(ttl.integer, 600);
+  }
+}
+
 TEST_F(ExecutionStoreTest, AStaleOrGoneCommitIsRefusedWithoutAffectingItsBatch) {
   running("ok");
   running("stale");

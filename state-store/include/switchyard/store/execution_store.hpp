@@ -63,6 +63,9 @@ struct Transition {
   std::string park_version;
   bool finished = false;           ///< the execution ended: notify waiters, apply retention
   std::chrono::seconds retention{0};  ///< with finished: expire the record after this long (0 = keep)
+  /// With finished and retention: the execution's name key (keys::execution_name), which expires
+  /// with the record; "" when it was started without a name (it has none).
+  std::string name_key;
   /// With commit_reporting(): reply with the history length after the commit.
   bool report_events = false;
 };
