@@ -951,7 +951,8 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
     t.events.push_back(event_text("MapIterationStarted", now,
                                   iteration_details("MapIterationStarted", run.map_state, run.map_item)));
   }
-  asl::Decision decision = asl::step(*def, run.machine, ctx, run.cursor, event, env);
+  // run.cursor is moved in: it is the decision's cursor from here on.
+  asl::Decision decision = asl::step(*def, run.machine, ctx, std::move(run.cursor), event, env);
   const int64_t ev_before = std::stoll(field(rec, "ev").empty() ? "0" : field(rec, "ev"));
   auto add_events = [&](const asl::Decision& d) {
     for (const auto& e : d.events) {
@@ -967,11 +968,12 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
   while (std::holds_alternative<asl::RunChildren>(decision.next) &&
          std::get<asl::RunChildren>(decision.next).children.empty()) {
     ctx.variables = decision.variables;
-    decision = asl::step(*def, run.machine, ctx, decision.cursor, asl::ChildrenSucceeded{Json::array()}, env);
+    decision = asl::step(*def, run.machine, ctx, std::move(decision.cursor), asl::ChildrenSucceeded{Json::array()},
+                         env);
     add_events(decision);
   }
-  run.cursor = decision.cursor;
-  run.variables = decision.variables;
+  run.cursor = std::move(decision.cursor);
+  run.variables = std::move(decision.variables);
 
   auto ends_run = [&](bool ok, const Json& output, const std::string& error, const std::string& cause) {
     if (run.parent.empty()) {

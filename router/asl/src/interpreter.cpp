@@ -914,15 +914,15 @@ class Runner {
 
 }  // namespace
 
-Decision step(const Definition& def, const std::string& machine, const RunContext& ctx, const Cursor& cursor,
+Decision step(const Definition& def, const std::string& machine, const RunContext& ctx, Cursor cursor,
               const Event& event, const Env& env) {
   const auto& machines = def.impl().machines;
   auto it = machines.find(machine);
   if (it == machines.end()) {
-    return Decision{{}, cursor, ctx.variables,
+    return Decision{{}, std::move(cursor), ctx.variables,
                     Failed{"States.Runtime", "The definition has no state machine at '" + machine + "'."}};
   }
-  return Runner(it->second, ctx, env, cursor).run(event);
+  return Runner(it->second, ctx, env, std::move(cursor)).run(event);
 }
 
 }  // namespace switchyard::asl

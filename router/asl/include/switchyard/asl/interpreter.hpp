@@ -143,9 +143,10 @@ struct Decision {
 
 /// Advances one run. `machine` is "" for the top level or the JSON pointer of
 /// a nested machine (see Definition::has_machine). Succeeded/Failed end this
-/// run; for the top level the router adds the Execution* events.
+/// run; for the top level the router adds the Execution* events. `cursor` is
+/// taken by value: a caller done with its own moves it in (it holds the input).
 Decision step(const Definition& def, const std::string& machine, const RunContext& ctx,
-              const Cursor& cursor, const Event& event, const Env& env);
+              Cursor cursor, const Event& event, const Env& env);
 
 /// The TaskStarted (or LambdaFunctionStarted) history event for a call the
 /// router is about to make.
