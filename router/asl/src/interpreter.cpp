@@ -624,8 +624,17 @@ class Runner {
       return fail(in.error());
     }
     const Json& effective = *in;
-    Json payload = effective;
-    if (st.parameters != nullptr) {
+    // Without Parameters the payload is the effective input; it is moved, not copied, unless a
+    // *SecondsPath still reads the effective input below.
+    const bool reads_input_later = !st.timeout_seconds_path.empty() || !st.heartbeat_seconds_path.empty();
+    Json payload;
+    if (st.parameters == nullptr) {
+      if (reads_input_later) {
+        payload = effective;
+      } else {
+        payload = std::move(*in);  // `effective` is not read again
+      }
+    } else {
       auto p = eval_template(*st.parameters, effective, c);
       if (!p.ok()) {
         return handle_error(st, p.error().error, p.error().cause, false);
