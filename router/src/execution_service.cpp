@@ -952,7 +952,7 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
                                   iteration_details("MapIterationStarted", run.map_state, run.map_item)));
   }
   // run.cursor is moved in: it is the decision's cursor from here on.
-  asl::Decision decision = asl::step(*def, run.machine, ctx, std::move(run.cursor), event, env);
+  asl::Decision decision = asl::step(*def, run.machine, ctx, std::move(run.cursor), std::move(event), env);
   const int64_t ev_before = std::stoll(field(rec, "ev").empty() ? "0" : field(rec, "ev"));
   auto add_events = [&](const asl::Decision& d) {
     for (const auto& e : d.events) {

@@ -165,7 +165,7 @@ class Runner {
     }
   }
 
-  Decision run(const Event& event) {
+  Decision run(Event& event) {
     Step r = dispatch(event);
     int steps = 1;
     while (!r) {
@@ -173,7 +173,8 @@ class Runner {
         r = Yield{};
         break;
       }
-      r = dispatch(Enter{});
+      Event enter = Enter{};
+      r = dispatch(enter);
       ++steps;
     }
     return Decision{std::move(events_), std::move(cur_), std::move(vars_), std::move(*r)};
@@ -343,7 +344,8 @@ class Runner {
 
   // ---- dispatch -------------------------------------------------------------
 
-  Step dispatch(const Event& event) {
+  /// `event` may be consumed (a Task's result moves on into the state's output).
+  Step dispatch(Event& event) {
     auto it = m_.states.find(cur_.state);
     if (it == m_.states.end()) {
       return fail("States.Runtime", "State '" + cur_.state + "' does not exist in this state machine.");
@@ -359,8 +361,8 @@ class Runner {
     if (std::holds_alternative<Enter>(event)) {
       return enter(st);
     }
-    if (const auto* e = std::get_if<TaskSucceeded>(&event)) {
-      return st.type == StateType::Task ? task_succeeded(st, e->output) : unexpected("TaskSucceeded");
+    if (auto* e = std::get_if<TaskSucceeded>(&event)) {
+      return st.type == StateType::Task ? task_succeeded(st, std::move(e->output)) : unexpected("TaskSucceeded");
     }
     if (const auto* e = std::get_if<TaskFailed>(&event)) {
       return st.type == StateType::Task ? task_failed(st, e->error, e->cause) : unexpected("TaskFailed");
@@ -709,7 +711,7 @@ class Runner {
                   .done());
   }
 
-  Step task_succeeded(const StateDef& st, const Json& result) {
+  Step task_succeeded(const StateDef& st, Json result) {
     if (too_big(result)) {
       std::string cause = "The state/task '" + st.name +
                           "' returned a result with a size exceeding the maximum number of bytes service limit.";
@@ -729,7 +731,7 @@ class Runner {
                                      .string("resourceType", info.resource_type)
                                      .done());
     }
-    return after_result(st, result);
+    return after_result(st, std::move(result));
   }
 
   Step task_failed(const StateDef& st, const std::string& error, const std::string& cause) {
@@ -738,19 +740,21 @@ class Runner {
   }
 
   /// Assign ($ = the raw result), ResultSelector, ResultPath, OutputPath; then exit.
-  Step after_result(const StateDef& st, const Json& result) {
+  Step after_result(const StateDef& st, Json result) {
     Json c = context();
     auto assigned = eval_assign(st.assign, result, c);
     if (!assigned.ok()) {
       return fail(assigned.error());
     }
-    Json selected = result;
+    Json selected;
     if (st.result_selector != nullptr) {
       auto s = eval_template(*st.result_selector, result, c);
       if (!s.ok()) {
         return fail(s.error());
       }
       selected = std::move(*s);
+    } else {
+      selected = std::move(result);  // not read again
     }
     auto placed = result_path(st.result_path, std::move(selected));
     if (!placed.ok()) {
@@ -924,7 +928,7 @@ class Runner {
 }  // namespace
 
 Decision step(const Definition& def, const std::string& machine, const RunContext& ctx, Cursor cursor,
-              const Event& event, const Env& env) {
+              Event event, const Env& env) {
   const auto& machines = def.impl().machines;
   auto it = machines.find(machine);
   if (it == machines.end()) {

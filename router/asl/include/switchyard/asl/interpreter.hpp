@@ -143,10 +143,11 @@ struct Decision {
 
 /// Advances one run. `machine` is "" for the top level or the JSON pointer of
 /// a nested machine (see Definition::has_machine). Succeeded/Failed end this
-/// run; for the top level the router adds the Execution* events. `cursor` is
-/// taken by value: a caller done with its own moves it in (it holds the input).
+/// run; for the top level the router adds the Execution* events. `cursor` and
+/// `event` are taken by value: a caller done with its own moves them in (they
+/// hold the state's input and the Task's result).
 Decision step(const Definition& def, const std::string& machine, const RunContext& ctx,
-              Cursor cursor, const Event& event, const Env& env);
+              Cursor cursor, Event event, const Env& env);
 
 /// The TaskStarted (or LambdaFunctionStarted) history event for a call the
 /// router is about to make.
