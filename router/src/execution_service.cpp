@@ -137,12 +137,13 @@ Json task_json(asl::InvokeTask& t) {
   return j;
 }
 
-// Takes the payload out of `j` when `take` (the run's task is cleared after the call).
-asl::InvokeTask task_from_json(Json& j, bool take) {
+// Takes the payload out of `j` unless the step waits for a callback: such a step parks with its
+// task in the run; any other clears the run's task after the call.
+asl::InvokeTask task_from_json(Json& j) {
   asl::InvokeTask t;
   t.resource = j.at("resource").get<std::string>();
-  t.payload = take ? std::move(j.at("payload")) : j.at("payload");
   t.wait_for_token = j.value("wait", false);
+  t.payload = t.wait_for_token ? j.at("payload") : std::move(j.at("payload"));
   t.attempt = j.value("attempt", 0);
   if (j.contains("timeout")) {
     t.timeout_ms = j["timeout"].get<int64_t>();
@@ -755,7 +756,7 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process(store:
   if (in && in->exec == item.exec && in->run == item.run && in->version == item.version) {
     // The commit that wrote this item took it for us: the run is as it left it
     // (the version guard of the next commit covers a stop or a race meanwhile).
-    co_return co_await process_run(item, in->rec, in.get(), carry);
+    co_return co_await process_run(item, std::move(in->rec), in.get(), carry);
   }
   std::vector<std::string> fields{"id",        "status",    "stateMachine", "revision",      "name",
                                   "input",     "startedAt", "ev",           "r:" + item.run, "rv:" + item.run,
@@ -776,11 +777,11 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process(store:
     co_await drop_counted(executions_, item);  // finished, stopped, or already applied
     co_return std::nullopt;
   }
-  co_return co_await process_run(item, rec, nullptr, carry);
+  co_return co_await process_run(item, std::move(rec), nullptr, carry);
 }
 
 asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
-    store::WorkItem& item, const std::map<std::string, std::string>& rec, Carry* in, std::shared_ptr<Carry>& out) {
+    store::WorkItem& item, std::map<std::string, std::string> rec, Carry* in, std::shared_ptr<Carry>& out) {
   const std::string& exec = item.exec;
   int64_t now = now_ms();
   store::Transition t;
@@ -866,8 +867,7 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
       co_await drop_counted(executions_, item);
       co_return std::nullopt;
     }
-    // A callback step keeps its task in the run (it parks with it); any other clears it below.
-    asl::InvokeTask task = task_from_json(run.task, !run.task.value("wait", false));
+    asl::InvokeTask task = task_from_json(run.task);
     CallMeta meta;
     meta.execution = exec;
     meta.state_machine = field(rec, "stateMachine");
@@ -1122,11 +1122,7 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
   out->exec = exec;
   out->run = item.run;
   out->version = next_version;
-  if (in != nullptr && &rec == &in->rec) {
-    out->rec = std::move(in->rec);  // the carried record goes on (it holds the execution's input)
-  } else {
-    out->rec = rec;
-  }
+  out->rec = std::move(rec);  // the record goes on with the run (it holds the execution's input)
   out->rec.erase("r:" + item.run);
   out->rec.erase("rv:" + item.run);
   if (committed.events >= 0) {

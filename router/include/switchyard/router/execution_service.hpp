@@ -132,7 +132,7 @@ class ExecutionService {
  private:
   struct Run;
   boost::asio::awaitable<std::optional<store::WorkItem>> process_run(store::WorkItem& item,
-                                                                     const std::map<std::string, std::string>& rec,
+                                                                     std::map<std::string, std::string> rec,
                                                                      Carry* in, std::shared_ptr<Carry>& out);
   boost::asio::awaitable<Json> run_express(const asl::Definition& def, const Json& ctx_execution,
                                            const Json& state_machine, const std::string& id, Json input,
