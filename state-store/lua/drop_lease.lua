@@ -7,8 +7,10 @@
 -- fires again and is resolved to the run's version then.
 -- KEYS[1] timers zset  KEYS[2] execution hash
 -- ARGV: member, run, the version the lease was fired at
-local cur = redis.call('HMGET', KEYS[2], 'status', 'rv:' .. ARGV[2])
-if string.find(ARGV[1], '|@|', 1, true) and cur[1] == 'RUNNING' and cur[2] and cur[2] ~= ARGV[3] then
-  return 0
+if string.find(ARGV[1], '|@|', 1, true) then
+  local cur = redis.call('HMGET', KEYS[2], 'status', 'rv:' .. ARGV[2])
+  if cur[1] == 'RUNNING' and cur[2] and cur[2] ~= ARGV[3] then
+    return 0
+  end
 end
 return redis.call('ZREM', KEYS[1], ARGV[1])

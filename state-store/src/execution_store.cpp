@@ -22,9 +22,11 @@ std::string str(std::string_view s) { return std::string(s); }
 
 // Events arrive as JSON object texts and are stored encoded (event_codec.hpp); an
 // event's id is its position in the history list, added (with previousEventId) when read.
-std::string stored_event(const std::string& event) {
+// Writes into `buffer` (a commit reuses one for all its events) and returns it.
+const std::string& stored_event(const std::string& event, std::string& buffer) {
   assert(!event.empty() && event.front() == '{');
-  return encode_event(event);
+  encode_event(event, buffer);
+  return buffer;
 }
 
 std::vector<WorkItem> parse_entries(const Reply& entries) {
@@ -70,6 +72,7 @@ std::string timer_member(const std::string& exec, const std::string& run, const 
 }
 
 asio::awaitable<StartOutcome> ExecutionStore::start(const StartRequest& req) {
+  std::string event;
   std::vector<std::string> keys{keys::execution(req.id),       keys::history(req.id),
                                 str(keys::kWork),              str(keys::kExecutions),
                                 keys::executions_of(req.state_machine),
@@ -80,7 +83,7 @@ asio::awaitable<StartOutcome> ExecutionStore::start(const StartRequest& req) {
                                 req.input,
                                 std::to_string(req.started_ms),
                                 req.name.empty() ? "0" : "1",
-                                stored_event(req.first_event),
+                                stored_event(req.first_event, event),
                                 "0",
                                 req.first_kind,
                                 req.timeout_at_ms ? std::to_string(*req.timeout_at_ms) : "",
@@ -168,9 +171,7 @@ void ExecutionStore::encode(const Transition& t, CommitBatch& batch) {
   a.add_int(static_cast<int64_t>(t.events.size()));
   std::string stored;  // one buffer for all of the transition's events
   for (const auto& e : t.events) {
-    assert(!e.empty() && e.front() == '{');
-    encode_event(e, stored);
-    a.add(stored);
+    a.add(stored_event(e, stored));
   }
   a.add_int(static_cast<int64_t>(t.work.size()));
   for (const auto& w : t.work) {
@@ -285,7 +286,8 @@ asio::awaitable<std::optional<std::string>> ExecutionStore::stop(const std::stri
                                                                  int64_t now_ms, const std::string& event,
                                                                  std::chrono::seconds retention) {
   std::vector<std::string> keys{keys::execution(exec), keys::history(exec), str(keys::kTimers)};
-  std::vector<std::string> args{status,      error, cause, std::to_string(now_ms), stored_event(event),
+  std::string stored;
+  std::vector<std::string> args{status,      error, cause, std::to_string(now_ms), stored_event(event, stored),
                                 str(keys::kDoneChannel),
                                 std::to_string(retention.count())};
   Reply r = co_await redis_.eval("stop", keys, args);
