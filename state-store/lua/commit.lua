@@ -17,6 +17,7 @@
 --       member "exec|run|version|kind" is removed from the timers),
 --       expire seconds (0 = none), publish channel ("" = none), publish payload,
 --       name key to expire with the record ("" = none),
+--       keep ("1" = the ack is the run's lease member, kept as it is for its next step),
 --       then counted sections:
 --       nset, (field, value)*   ndel, field*   nevents, event*
 --       nwork, (exec, run, version, kind, data)*   ntimers, (score, member)*
@@ -32,7 +33,9 @@
 -- the timer puts it in the stream. The lease member "exec|run|@|kind" stands
 -- for the run's current version (fire_timers.lua reads it), so consecutive
 -- steps of one kind re-score one member: the next step's commit, whose ack is
--- that member, leases under it again instead of removing it and adding another.
+-- that member, leases under it again instead of removing it and adding another;
+-- while the lease is still due far enough ahead (the router knows when, and its
+-- renewals only move it later), the commit keeps it as it is ("keep"): no ZADD.
 -- An event is a JSON object text (encoded: event_codec.hpp): its id is its position in
 -- the list (1-based), so concurrent runs never reuse one, and the reader
 -- (ExecutionStore::history) adds id and previousEventId.
@@ -52,6 +55,7 @@ end
 local function apply(h, hist)
   local run, expected, ack = take(), take(), take()
   local expire, channel, payload, name_key = tonumber(take()), take(), take(), take()
+  local keep = take() == '1'
   local renewed = false  -- this transition leased its next step under the ack's own member
   local function do_ack(outcome)
     if ack == '' then
@@ -207,6 +211,9 @@ local function apply(h, hist)
   end
   if channel ~= '' then
     redis.call('PUBLISH', channel, payload)
+  end
+  if keep then
+    renewed = true  -- the lease goes on with the next step as it is (gone, stale: do_ack above)
   end
   do_ack('ok')
   if take() == '1' then

@@ -148,7 +148,7 @@ void ExecutionStore::encode(const Transition& t, CommitBatch& batch) {
   batch.keys.add(keys::execution(t.exec));
   batch.keys.add(keys::history(t.exec));
   auto& a = batch.args;
-  size_t n = 7 + (1 + 2 * t.set.size()) + (1 + t.del.size()) + (1 + t.events.size()) + (1 + 5 * t.work.size()) +
+  size_t n = 8 + (1 + 2 * t.set.size()) + (1 + t.del.size()) + (1 + t.events.size()) + (1 + 5 * t.work.size()) +
              (1 + 2 * t.timers.size()) + (1 + t.cancel_timers.size()) + (t.join ? 9 : 1) + 2;
   a.add_int(static_cast<int64_t>(n));
   const size_t before = a.count();
@@ -159,6 +159,7 @@ void ExecutionStore::encode(const Transition& t, CommitBatch& batch) {
   a.add(t.finished ? keys::kDoneChannel : "");
   a.add(t.finished ? std::string_view(t.exec) : "");
   a.add(t.finished ? std::string_view(t.name_key) : "");
+  a.add(t.keep_lease ? "1" : "");
   a.add_int(static_cast<int64_t>(t.set.size()));
   for (const auto& [k, v] : t.set) {
     a.add(k);

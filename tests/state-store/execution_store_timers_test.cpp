@@ -114,12 +114,14 @@ class LeaseCommits : public FireTimers {
 
   // Commits the step at `version` that this router held under `lease`; with `releases`, it
   // leases the next step under the same member (the fast path), due at `until`.
-  CommitOutcome commit_step(const std::string& version, bool releases, int64_t until = 99000) {
+  // With `keep`, it goes on with the next step under the lease as it is.
+  CommitOutcome commit_step(const std::string& version, bool releases, int64_t until = 99000, bool keep = false) {
     Transition t;
     t.exec = "x";
     t.run = "0";
     t.expected_version = version;
     t.ack_id = lease;
+    t.keep_lease = keep;
     t.set = {{"rv:0", std::to_string(std::stoi(version) + 1)}};
     if (releases) {
       t.timers.emplace_back(until, lease);
@@ -135,6 +137,24 @@ TEST_F(LeaseCommits, TheNextStepReScoresTheSameMemberInsteadOfRemovingIt) {
   EXPECT_EQ(cmd({"ZCARD", std::string(keys::kTimers)}).integer, 1);
   // The last step of the chain (the run goes on elsewhere, or ends) removes it.
   EXPECT_EQ(commit_step("4", false), CommitOutcome::Committed);
+  EXPECT_EQ(score(lease), std::nullopt);
+}
+
+TEST_F(LeaseCommits, AStepThatKeepsTheLeaseLeavesItsMemberAndDueTimeAsTheyAre) {
+  add_timer(16000, lease);
+  EXPECT_EQ(commit_step("3", false, 0, true), CommitOutcome::Committed);
+  EXPECT_EQ(score(lease), "16000");
+  EXPECT_EQ(cmd({"HGET", keys::execution("x"), "rv:0"}).str, "4");
+  // It still fires at the run's version of then, as a re-scored one would.
+  std::vector<WorkItem> fired = run(ioc, store.fire_timers(20000, 10, 35000));
+  ASSERT_EQ(fired.size(), 1u);
+  EXPECT_EQ(fired[0].version, "4");
+}
+
+TEST_F(LeaseCommits, AKeptLeaseIsStillRemovedByTheCommitThatFindsTheExecutionGone) {
+  add_timer(16000, lease);
+  cmd({"HSET", keys::execution("x"), "status", "ABORTED"});
+  EXPECT_EQ(commit_step("3", false, 0, true), CommitOutcome::Gone);
   EXPECT_EQ(score(lease), std::nullopt);
 }
 

@@ -41,6 +41,9 @@ struct Transition {
   std::string run;
   std::string expected_version;  ///< "*" skips the version check (status is still checked)
   std::string ack_id;            ///< the work item this transition consumes (a stream id or a lease)
+  /// The ack is a lease member ("exec|run|@|kind") that goes on, as it is, for the run's next
+  /// step: not removed, not re-scored (its due time is still far enough; see commit.lua).
+  bool keep_lease = false;
   std::vector<std::pair<std::string, std::string>> set;  ///< hash fields to set
   std::vector<std::string> del;                          ///< hash fields to delete
   std::vector<std::string> events;  ///< history events as JSON object text, stored encoded (event_codec.hpp; see history())
