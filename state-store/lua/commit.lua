@@ -15,19 +15,24 @@
 --   arguments:
 --       run, expected run version ("*" = no check), ack id ("" = none; a lease
 --       member "exec|run|version|kind" is removed from the timers),
---       expire seconds (0 = none), publish channel ("" = none), publish payload,
---       name key to expire with the record ("" = none),
---       keep ("1" = the ack is the run's lease member, kept as it is for its next step),
---       then counted sections:
---       nset, (field, value)*   ndel, field*   nevents, event*
---       nwork, (exec, run, version, kind, data)*   ntimers, (score, member)*
---       nuntimers, member*
---       then the join of a finished child run ("" = this run is not a child):
---       parent, child run, ok ("1"/"0"), result text (output JSON, or
---       {"error","cause"} JSON), children prefix, count, max concurrency
---       (0 = all at once), tolerated failure count, tolerated failure percentage
---       then park version ("" = none): a callback step parks at this version
---       then report ("1" = reply {'ok', history length} instead of 'ok')
+--       flags (the letters of the optional sections present below, in this order),
+--       nset, (field, value)*   nevents, event*
+--       d: ndel, field*
+--       w: nwork, (exec, run, version, kind, data)*
+--       t: ntimers, (score, member)*
+--       u: nuntimers, member*
+--       j: the join of a finished child run: parent, child run, ok ("1"/"0"),
+--          result text (output JSON, or {"error","cause"} JSON), children prefix,
+--          count, max concurrency (0 = all at once), tolerated failure count,
+--          tolerated failure percentage
+--       p: park version: a callback step parks at this version
+--       f: the execution ended: expire seconds (0 = none), publish channel,
+--          publish payload, name key to expire with the record ("" = none)
+--       k: (no arguments) the ack is the run's lease member, kept as it is for
+--          its next step
+--       r: (no arguments) reply {'ok', history length} instead of 'ok'
+--   Sections a transition does not use cost no arguments: each argument costs
+--   Redis more (request parsing, a Lua string) than the few flag lookups.
 -- A router that goes on with the next step itself holds it as a lease: a timer
 -- (ntimers) due at the lease's end instead of a work item; if the router dies,
 -- the timer puts it in the stream. The lease member "exec|run|@|kind" stands
@@ -46,96 +51,96 @@
 -- unaffected).
 local argv, call, unpack, tonumber, tostring = ARGV, redis.call, unpack, tonumber, tostring
 local work, timers, group = KEYS[1], KEYS[2], argv[1]
-local i  -- the next argument of the transition being applied
-local function take()
-  local v = argv[i]
-  i = i + 1
-  return v
-end
-local function apply(h, hist)
-  local run, expected, ack = take(), take(), take()
-  local expire, channel, payload, name_key = tonumber(take()), take(), take(), take()
-  local keep = take() == '1'
-  local renewed = false  -- this transition leased its next step under the ack's own member
-  local function do_ack(outcome)
-    if ack == '' then
+local find = string.find
+-- Removes the acknowledged work item: a stream entry, or a lease (a timer member) unless it
+-- goes on with the run's next step (renewed). A run's lease on its current version
+-- ("exec|run|@|kind", one member for all its steps) is not this router's to remove when its
+-- commit is stale: the router that moved the version on holds it now (or removed it).
+local function do_ack(ack, outcome, renewed)
+  if ack == '' then
+    return
+  end
+  if find(ack, '|', 1, true) then
+    if renewed or (outcome == 'stale' and find(ack, '|@|', 1, true)) then
       return
     end
-    if string.find(ack, '|', 1, true) then
-      -- A lease (a timer member), not a stream entry. A run's lease on its current version
-      -- ("exec|run|@|kind", one member for all its steps) is not this router's to remove when
-      -- its commit is stale: the router that moved the version on holds it now (or removed it).
-      if renewed or (outcome == 'stale' and string.find(ack, '|@|', 1, true)) then
-        return
-      end
-      call('ZREM', timers, ack)
-    else
-      redis.call('XACK', work, group, ack)
-      redis.call('XDEL', work, ack)
-    end
+    call('ZREM', timers, ack)
+  else
+    call('XACK', work, group, ack)
+    call('XDEL', work, ack)
   end
+end
+-- Applies the transition whose arguments start at argv[b]. Arguments are read by
+-- index (no helper calls) and counts of '0' compared as strings: both cost more
+-- in Lua than the commands here.
+local function apply(h, hist, b)
+  local run, expected, ack, flags = argv[b], argv[b + 1], argv[b + 2], argv[b + 3]
+  local renewed = false  -- this transition leased its next step under the ack's own member
   -- One HMGET for the guard and the event count: every redis.call costs Redis
   -- more than the command itself (argument and reply conversion, propagation).
   local cur = call('HMGET', h, 'status', 'rv:' .. run, 'ev')
   if cur[1] ~= 'RUNNING' then
-    do_ack('gone')
+    do_ack(ack, 'gone', false)
     return 'gone'
   end
   if expected ~= '*' and cur[2] ~= expected then
-    do_ack('stale')
+    do_ack(ack, 'stale', false)
     return 'stale'
   end
   -- Sections are passed to commands straight from ARGV (unpack of a range): no
   -- per-item function calls or tables, which cost more than the commands here.
   local ev = cur[3] or ''  -- the history length, kept with the fields below
-  local nset = tonumber(argv[i])
+  local i = b + 4
+  local nset = argv[i] == '0' and 0 or tonumber(argv[i])
   local set_from = i + 1
   i = set_from + 2 * nset
-  local ndel = tonumber(argv[i])
-  local del_from = i + 1
-  i = del_from + ndel
-  local nev = tonumber(argv[i])
+  local nev = argv[i] == '0' and 0 or tonumber(argv[i])
   local ev_from = i + 1
   i = ev_from + nev
   if nev > 0 then
     ev = tostring((tonumber(ev) or 0) + nev)
     call('HSET', h, 'ev', ev, unpack(argv, set_from, set_from + 2 * nset - 1))
+    call('RPUSH', hist, unpack(argv, ev_from, ev_from + nev - 1))
   elseif nset > 0 then
     call('HSET', h, unpack(argv, set_from, set_from + 2 * nset - 1))
   end
-  if ndel > 0 then
-    call('HDEL', h, unpack(argv, del_from, del_from + ndel - 1))
+  local f = flags ~= ''  -- most steps have no optional section but k or r
+  if f and find(flags, 'd', 1, true) then
+    local n = tonumber(argv[i])
+    call('HDEL', h, unpack(argv, i + 1, i + n))
+    i = i + 1 + n
   end
-  if nev > 0 then
-    call('RPUSH', hist, unpack(argv, ev_from, ev_from + nev - 1))
+  if f and find(flags, 'w', 1, true) then
+    local n = tonumber(argv[i])
+    i = i + 1
+    for _ = 1, n do
+      call('XADD', work, '*', 'x', argv[i], 'r', argv[i + 1], 'v', argv[i + 2], 'k', argv[i + 3], 'd', argv[i + 4])
+      i = i + 5
+    end
   end
-  local nwork = tonumber(take())
-  for _ = 1, nwork do
-    call('XADD', work, '*', 'x', take(), 'r', take(), 'v', take(), 'k', take(), 'd', take())
-  end
-  local nt = tonumber(argv[i])
-  if nt > 0 then
-    call('ZADD', timers, unpack(argv, i + 1, i + 2 * nt))
-    for k = 1, nt do
+  if f and find(flags, 't', 1, true) then
+    local n = tonumber(argv[i])
+    call('ZADD', timers, unpack(argv, i + 1, i + 2 * n))
+    for k = 1, n do
       if argv[i + 2 * k] == ack then
         renewed = true  -- the same member with the new lease's score: nothing to remove
       end
     end
+    i = i + 1 + 2 * n
   end
-  i = i + 1 + 2 * nt
-  local nut = tonumber(argv[i])
-  if nut > 0 then
-    call('ZREM', timers, unpack(argv, i + 1, i + nut))
+  if f and find(flags, 'u', 1, true) then
+    local n = tonumber(argv[i])
+    call('ZREM', timers, unpack(argv, i + 1, i + n))
+    i = i + 1 + n
   end
-  i = i + 1 + nut
   -- Durable join of Parallel branches / Map iterations. The parent keeps, in the
   -- execution hash: jn:<p> (children), jd:<p> (succeeded), jf:<p> (failed),
   -- jl:<p> (launched), and each child's result in o:<child>. The last child to
   -- finish (or the first failure beyond the tolerance) enqueues the parent.
-  local parent = take()
-  if parent ~= '' then
-    local child, okflag, result, prefix = take(), take(), take(), take()
-    local n, maxc, tolc, tolp = tonumber(take()), tonumber(take()), tonumber(take()), tonumber(take())
+  if f and find(flags, 'j', 1, true) then
+    local parent, child, okflag, result, prefix = argv[i], argv[i + 1], argv[i + 2], argv[i + 3], argv[i + 4]
+    local n, maxc, tolc, tolp = tonumber(argv[i + 5]), tonumber(argv[i + 6]), tonumber(argv[i + 7]), tonumber(argv[i + 8])
+    i = i + 9
     local xid = redis.call('HGET', h, 'id')
     local pv = redis.call('HGET', h, 'rv:' .. parent)
     if pv and redis.call('HEXISTS', h, 'jn:' .. parent) == 1 then
@@ -189,8 +194,9 @@ local function apply(h, hist)
   end
   -- A callback step just parked (its hand-off call returned): if the agent
   -- already completed the token (complete_task.lua stored tr:<run>), deliver it.
-  local park = take()
-  if park and park ~= '' then
+  if f and find(flags, 'p', 1, true) then
+    local park = argv[i]
+    i = i + 1
     local early = redis.call('HGET', h, 'tr:' .. run)
     if early then
       local xid = redis.call('HGET', h, 'id')
@@ -200,23 +206,26 @@ local function apply(h, hist)
       redis.call('XADD', work, '*', 'x', xid, 'r', run, 'v', park, 'k', 'result', 'd', early)
     end
   end
-  if expire > 0 then
-    redis.call('EXPIRE', h, expire)
-    redis.call('EXPIRE', hist, expire)
-    -- The execution's name key (start.lua; a key outside KEYS) expires with the record. The
-    -- router names it (it has the record at hand): no HMGET here, no EXPIRE when there is none.
-    if name_key ~= '' then
-      redis.call('EXPIRE', name_key, expire)
+  if f and find(flags, 'f', 1, true) then
+    local expire, channel, payload, name_key = tonumber(argv[i]), argv[i + 1], argv[i + 2], argv[i + 3]
+    if expire > 0 then
+      call('EXPIRE', h, expire)
+      call('EXPIRE', hist, expire)
+      -- The execution's name key (start.lua; a key outside KEYS) expires with the record. The
+      -- router names it (it has the record at hand): no HMGET here, no EXPIRE when there is none.
+      if name_key ~= '' then
+        call('EXPIRE', name_key, expire)
+      end
+    end
+    if channel ~= '' then
+      call('PUBLISH', channel, payload)
     end
   end
-  if channel ~= '' then
-    redis.call('PUBLISH', channel, payload)
-  end
-  if keep then
+  if f and find(flags, 'k', 1, true) then
     renewed = true  -- the lease goes on with the next step as it is (gone, stale: do_ack above)
   end
-  do_ack('ok')
-  if take() == '1' then
+  do_ack(ack, 'ok', renewed)
+  if f and find(flags, 'r', 1, true) then
     return {'ok', ev}
   end
   return 'ok'
@@ -227,9 +236,9 @@ local t = 0
 local nargv = #argv
 while at <= nargv do
   t = t + 1
-  i = at + 1
-  at = i + tonumber(argv[at])
-  local ok, res = pcall(apply, KEYS[1 + 2 * t], KEYS[2 + 2 * t])
+  local b = at + 1
+  at = b + tonumber(argv[at])
+  local ok, res = pcall(apply, KEYS[1 + 2 * t], KEYS[2 + 2 * t], b)
   if ok then
     out[t] = res
   elseif type(res) == 'table' and res.err then

@@ -148,48 +148,69 @@ void ExecutionStore::encode(const Transition& t, CommitBatch& batch) {
   batch.keys.add(keys::execution(t.exec));
   batch.keys.add(keys::history(t.exec));
   auto& a = batch.args;
-  size_t n = 8 + (1 + 2 * t.set.size()) + (1 + t.del.size()) + (1 + t.events.size()) + (1 + 5 * t.work.size()) +
-             (1 + 2 * t.timers.size()) + (1 + t.cancel_timers.size()) + (t.join ? 9 : 1) + 2;
+  // The optional sections present, in commit.lua's order (a section left out costs no arguments).
+  char flags[9];
+  size_t nf = 0;
+  size_t n = 4 + (1 + 2 * t.set.size()) + (1 + t.events.size());
+  auto section = [&](bool present, char letter, size_t args) {
+    if (present) {
+      flags[nf++] = letter;
+      n += args;
+    }
+  };
+  section(!t.del.empty(), 'd', 1 + t.del.size());
+  section(!t.work.empty(), 'w', 1 + 5 * t.work.size());
+  section(!t.timers.empty(), 't', 1 + 2 * t.timers.size());
+  section(!t.cancel_timers.empty(), 'u', 1 + t.cancel_timers.size());
+  section(t.join.has_value(), 'j', 9);
+  section(!t.park_version.empty(), 'p', 1);
+  section(t.finished, 'f', 4);
+  section(t.keep_lease, 'k', 0);
+  section(t.report_events, 'r', 0);
   a.add_int(static_cast<int64_t>(n));
   const size_t before = a.count();
   a.add(t.run);
   a.add(t.expected_version);
   a.add(t.ack_id);
-  a.add_int(t.finished ? t.retention.count() : 0);
-  a.add(t.finished ? keys::kDoneChannel : "");
-  a.add(t.finished ? std::string_view(t.exec) : "");
-  a.add(t.finished ? std::string_view(t.name_key) : "");
-  a.add(t.keep_lease ? "1" : "");
+  a.add(std::string_view(flags, nf));
   a.add_int(static_cast<int64_t>(t.set.size()));
   for (const auto& [k, v] : t.set) {
     a.add(k);
     a.add(v);
-  }
-  a.add_int(static_cast<int64_t>(t.del.size()));
-  for (const auto& k : t.del) {
-    a.add(k);
   }
   a.add_int(static_cast<int64_t>(t.events.size()));
   std::string stored;  // one buffer for all of the transition's events
   for (const auto& e : t.events) {
     a.add(stored_event(e, stored));
   }
-  a.add_int(static_cast<int64_t>(t.work.size()));
-  for (const auto& w : t.work) {
-    a.add(w.exec);
-    a.add(w.run);
-    a.add(w.version);
-    a.add(w.kind);
-    a.add(w.data);
+  if (!t.del.empty()) {
+    a.add_int(static_cast<int64_t>(t.del.size()));
+    for (const auto& k : t.del) {
+      a.add(k);
+    }
   }
-  a.add_int(static_cast<int64_t>(t.timers.size()));
-  for (const auto& [due, member] : t.timers) {
-    a.add_int(due);
-    a.add(member);
+  if (!t.work.empty()) {
+    a.add_int(static_cast<int64_t>(t.work.size()));
+    for (const auto& w : t.work) {
+      a.add(w.exec);
+      a.add(w.run);
+      a.add(w.version);
+      a.add(w.kind);
+      a.add(w.data);
+    }
   }
-  a.add_int(static_cast<int64_t>(t.cancel_timers.size()));
-  for (const auto& m : t.cancel_timers) {
-    a.add(m);
+  if (!t.timers.empty()) {
+    a.add_int(static_cast<int64_t>(t.timers.size()));
+    for (const auto& [due, member] : t.timers) {
+      a.add_int(due);
+      a.add(member);
+    }
+  }
+  if (!t.cancel_timers.empty()) {
+    a.add_int(static_cast<int64_t>(t.cancel_timers.size()));
+    for (const auto& m : t.cancel_timers) {
+      a.add(m);
+    }
   }
   if (t.join) {
     const auto& j = *t.join;
@@ -202,11 +223,16 @@ void ExecutionStore::encode(const Transition& t, CommitBatch& batch) {
     a.add_int(j.max_concurrency);
     a.add_int(j.tolerated_count);
     a.add(std::to_string(j.tolerated_percentage));
-  } else {
-    a.add("");
   }
-  a.add(t.park_version);
-  a.add(t.report_events ? "1" : "");
+  if (!t.park_version.empty()) {
+    a.add(t.park_version);
+  }
+  if (t.finished) {
+    a.add_int(t.retention.count());
+    a.add(keys::kDoneChannel);
+    a.add(t.exec);
+    a.add(t.name_key);
+  }
   assert(a.count() - before == n);
   (void)before;
 }
