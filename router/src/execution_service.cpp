@@ -293,7 +293,9 @@ asio::awaitable<store::CommitResult> commit_counted(store::ExecutionStore& execu
       }
     }
   } else {
-    m.commits_rejected.with({outcome == store::CommitOutcome::Stale ? "stale" : "gone"}).inc();
+    if (outcome != store::CommitOutcome::Exists) {  // (a start by a name in use: not a rejected commit)
+      m.commits_rejected.with({outcome == store::CommitOutcome::Stale ? "stale" : "gone"}).inc();
+    }
   }
   co_return result;
 }
@@ -514,23 +516,14 @@ asio::awaitable<Result<StartResult>> ExecutionService::start(const std::string& 
   Json started_details{{"executionStartedEventDetails",
                         {{"input", input_text}, {"inputDetails", {{"truncated", false}}}, {"roleArn", ""}}}};
 
-  store::StartRequest req;
-  req.id = id;
-  req.state_machine = sm->name;
-  req.name = name;
-  req.input = input_text;
-  req.started_ms = now;
-  req.first_event = event_text("ExecutionStarted", now, started_details);
-  // A STANDARD execution's name lives until the execution ends, then expires with its record
-  // (commit.lua); an EXPRESS one has ended already.
-  req.name_ttl = sm->type == "EXPRESS" ? options_.retention : std::chrono::seconds{0};
-  req.fields = {{"id", id},
-                {"stateMachine", sm->name},
-                {"revision", std::to_string(sm->revision)},
-                {"type", sm->type},
-                {"name", name.empty() ? id : name},
-                {"input", input_text},
-                {"startedAt", std::to_string(now)}};
+  std::string first_event = event_text("ExecutionStarted", now, started_details);
+  std::vector<std::pair<std::string, std::string>> fields{{"id", id},
+                                                          {"stateMachine", sm->name},
+                                                          {"revision", std::to_string(sm->revision)},
+                                                          {"type", sm->type},
+                                                          {"name", name.empty() ? id : name},
+                                                          {"input", input_text},
+                                                          {"startedAt", std::to_string(now)}};
 
   if (sm->type == "EXPRESS") {
     // In memory from start to end; only the final record (and its history) is written.
@@ -539,7 +532,15 @@ asio::awaitable<Result<StartResult>> ExecutionService::start(const std::string& 
                   {"RedriveCount", 0}};
     Json sm_ctx{{"Id", sm->name}, {"Name", sm->name}};
     Json rec = co_await run_express(*def, ctx_exec, sm_ctx, id, input, events);
-    req.first_kind = "";
+    store::StartRequest req;
+    req.id = id;
+    req.state_machine = sm->name;
+    req.name = name;
+    req.input = std::move(input_text);
+    req.started_ms = now;
+    req.first_event = std::move(first_event);
+    req.name_ttl = options_.retention;  // the record expires after it: it has ended already
+    req.fields = std::move(fields);
     req.fields.emplace_back("status", rec["status"].get<std::string>());
     req.fields.emplace_back("stoppedAt", std::to_string(now_ms()));
     if (rec.contains("output")) {
@@ -599,46 +600,47 @@ asio::awaitable<Result<StartResult>> ExecutionService::start(const std::string& 
     co_return res;
   }
 
+  // The first step is decided here and committed with the execution's creation: one
+  // transition (commit.lua 'c') instead of start.lua, a stream (or lease) round trip and a
+  // commit. What it leads to (the next step, a timer, children) goes on as from any step.
   Run run;
   run.cursor = asl::start_cursor(*def, "", input, now);
-  req.fields.emplace_back("status", kRunning);
-  req.fields.emplace_back("r:0", run.to_text());
-  req.fields.emplace_back("rv:0", "0");
+  StartFold fold;
+  auto& create = fold.create;
+  create.state_machine = sm->name;
+  create.name = name;
+  create.input = std::move(input_text);
+  create.started_ms = now;
+  create.first_event = std::move(first_event);
   if (auto t = def->timeout_ms()) {
-    req.timeout_at_ms = now + *t;
+    create.timeout_at_ms = now + *t;
   }
-  bool local = local_ != nullptr && local_->has_room();
-  if (local) {
-    req.lease_until_ms = now + options_.lease.count();  // the first step runs here (see the top comment)
-  }
-  auto outcome = co_await executions_.start(req);
+  create.fields = std::move(fields);
+  create.fields.emplace_back("status", kRunning);
+  create.fields.emplace_back("rv:0", "0");
+  fold.lease = local_ != nullptr && local_->has_room();  // else the next step goes to the stream
+  Carry carry;
+  carry.exec = id;
+  carry.run = "0";
+  carry.version = "0";
+  std::map<std::string, std::string> rec(create.fields.begin(), create.fields.end());
+  rec["ev"] = "1";
+  carry.state = std::move(run);
+  carry.def = def;
+  store::WorkItem item{"", id, "0", "0", "enter", "", 1};
+  std::shared_ptr<Carry> out;
+  auto next = co_await process_run(item, std::move(rec), &carry, out, &fold);
   StartResult res;
-  res.id = outcome.id;
-  res.kind = outcome.kind == store::StartOutcome::Kind::Created  ? StartResult::Kind::Created
-             : outcome.kind == store::StartOutcome::Kind::Same ? StartResult::Kind::Existing
-                                                               : StartResult::Kind::Conflict;
-  if (res.kind == StartResult::Kind::Created) {
-    RouterMetrics::get().executions_started.with({"STANDARD"}).inc();
+  res.id = id;
+  if (fold.result.outcome == store::CommitOutcome::Exists) {
+    res.id = fold.result.existing;
+    res.kind = fold.result.same_input ? StartResult::Kind::Existing : StartResult::Kind::Conflict;
+    co_return res;
   }
-  if (local && outcome.kind == store::StartOutcome::Kind::Created) {
-    store::WorkItem item{store::timer_member(id, "0", "0", req.first_kind), id, "0", "0", req.first_kind, "", 1};
-    auto carry = std::make_shared<Carry>();
-    carry->exec = id;
-    carry->run = "0";
-    carry->version = "0";
-    for (const auto& [k, v] : req.fields) {
-      if (k != "r:0" && k != "rv:0") {
-        carry->rec.emplace(k, v);
-      }
-    }
-    carry->rec["ev"] = "1";
-    carry->state = std::move(run);
-    carry->def = def;
-    carry->lease_due_ms = req.lease_until_ms;
-    if (local_ != nullptr) {
-      local_->dispatch(std::move(item), std::move(carry));
-    }  // else the router stopped meanwhile: the lease fires and another router takes the step
-  }
+  RouterMetrics::get().executions_started.with({"STANDARD"}).inc();
+  if (next && out && local_ != nullptr) {
+    local_->dispatch(std::move(*next), std::move(out));
+  }  // else the router stopped meanwhile: the lease fires and another router takes the step
   co_return res;
 }
 
@@ -788,7 +790,8 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process(store:
 }
 
 asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
-    store::WorkItem& item, std::map<std::string, std::string> rec, Carry* in, std::shared_ptr<Carry>& out) {
+    store::WorkItem& item, std::map<std::string, std::string> rec, Carry* in, std::shared_ptr<Carry>& out,
+    StartFold* fold) {
   const std::string& exec = item.exec;
   int64_t now = now_ms();
   store::Transition t;
@@ -796,6 +799,9 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
   t.run = item.run;
   t.expected_version = item.version;
   t.ack_id = item.id;
+  if (fold != nullptr) {
+    t.create = std::move(fold->create);
+  }
 
   auto finish = [&](const std::string& status, const Json* output, const std::string& error,
                     const std::string& cause) {
@@ -1088,7 +1094,9 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
 
   auto ev_count = std::stoll(field(rec, "ev").empty() ? "0" : field(rec, "ev"));
   if (!t.finished && ev_count + static_cast<int64_t>(t.events.size()) > options_.max_history_events) {
+    auto create = std::move(t.create);
     t = store::Transition{};
+    t.create = std::move(create);
     t.exec = exec;
     t.run = item.run;
     t.expected_version = item.version;
@@ -1103,7 +1111,8 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
 
   std::optional<store::WorkItem> next;
   int64_t lease_due = 0;
-  if (local_ != nullptr && !t.finished && !t.join && t.work.size() == 1 && t.work.front().run == item.run &&
+  if (local_ != nullptr && (fold == nullptr || fold->lease) && !t.finished && !t.join && t.work.size() == 1 &&
+      t.work.front().run == item.run &&
       (t.work.front().kind == "enter" || t.work.front().kind == "invoke")) {
     // The same run's next step: this router goes on with it, holding it as a lease (see the top comment).
     next = std::move(t.work.front());
@@ -1120,6 +1129,9 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
     t.report_events = true;
   }
   auto committed = co_await commit_counted(executions_, t);
+  if (fold != nullptr) {
+    fold->result = committed;
+  }
   if (committed.outcome == store::CommitOutcome::Committed && t.finished && notifier_.waited(exec)) {
     // Waiters here get the record as describe() would read it back.
     std::map<std::string, std::string> fin = rec;

@@ -16,6 +16,12 @@
 --       run, expected run version ("*" = no check), ack id ("" = none; a lease
 --       member "exec|run|version|kind" is removed from the timers),
 --       flags (the letters of the optional sections present below, in this order),
+--       c: the transition creates its execution (its first step, decided at start;
+--          start.lua's job otherwise): execution id, name key ("" = none),
+--          all-executions zset, per-state-machine zset, input, started ms,
+--          timeout score ("" = none), timeout member; the record's fields lead the
+--          set and ExecutionStarted the events; no guard. An execution of that name
+--          that exists already: nothing is written, the reply is {'same' | 'conflict', id}.
 --       nset, (field, value)*   nevents, event*
 --       d: ndel, field*
 --       w: nwork, (exec, run, version, kind, data)*
@@ -76,21 +82,43 @@ end
 local function apply(h, hist, b)
   local run, expected, ack, flags = argv[b], argv[b + 1], argv[b + 2], argv[b + 3]
   local renewed = false  -- this transition leased its next step under the ack's own member
-  -- One HMGET for the guard and the event count: every redis.call costs Redis
-  -- more than the command itself (argument and reply conversion, propagation).
-  local cur = call('HMGET', h, 'status', 'rv:' .. run, 'ev')
-  if cur[1] ~= 'RUNNING' then
-    do_ack(ack, 'gone', false)
-    return 'gone'
-  end
-  if expected ~= '*' and cur[2] ~= expected then
-    do_ack(ack, 'stale', false)
-    return 'stale'
+  local f = flags ~= ''  -- most steps have no optional section but k or r
+  local i = b + 4
+  local ev = ''  -- the history length, kept with the fields below
+  if f and find(flags, 'c', 1, true) then
+    local id, name_key, started = argv[i], argv[i + 1], argv[i + 5]
+    if name_key ~= '' then
+      local existing = call('GET', name_key)
+      if existing then
+        local input = call('HGET', 'sy:x:{' .. existing .. '}', 'input')
+        return {input == argv[i + 4] and 'same' or 'conflict', existing}
+      end
+      -- The name lives as long as the execution: the commit (or stop) that ends it gives
+      -- it the record's retention, so the two expire together and never apart.
+      call('SET', name_key, id)
+    end
+    call('ZADD', argv[i + 2], started, id)
+    call('ZADD', argv[i + 3], started, id)
+    if argv[i + 6] ~= '' then
+      call('ZADD', timers, argv[i + 6], argv[i + 7])
+    end
+    i = i + 8
+  else
+    -- One HMGET for the guard and the event count: every redis.call costs Redis
+    -- more than the command itself (argument and reply conversion, propagation).
+    local cur = call('HMGET', h, 'status', 'rv:' .. run, 'ev')
+    if cur[1] ~= 'RUNNING' then
+      do_ack(ack, 'gone', false)
+      return 'gone'
+    end
+    if expected ~= '*' and cur[2] ~= expected then
+      do_ack(ack, 'stale', false)
+      return 'stale'
+    end
+    ev = cur[3] or ''
   end
   -- Sections are passed to commands straight from ARGV (unpack of a range): no
   -- per-item function calls or tables, which cost more than the commands here.
-  local ev = cur[3] or ''  -- the history length, kept with the fields below
-  local i = b + 4
   local nset = argv[i] == '0' and 0 or tonumber(argv[i])
   local set_from = i + 1
   i = set_from + 2 * nset
@@ -104,7 +132,6 @@ local function apply(h, hist, b)
   elseif nset > 0 then
     call('HSET', h, unpack(argv, set_from, set_from + 2 * nset - 1))
   end
-  local f = flags ~= ''  -- most steps have no optional section but k or r
   if f and find(flags, 'd', 1, true) then
     local n = tonumber(argv[i])
     call('HDEL', h, unpack(argv, i + 1, i + n))

@@ -73,28 +73,21 @@ std::string timer_member(const std::string& exec, const std::string& run, const 
 
 asio::awaitable<StartOutcome> ExecutionStore::start(const StartRequest& req) {
   std::string event;
-  std::vector<std::string> keys{keys::execution(req.id),       keys::history(req.id),
-                                str(keys::kWork),              str(keys::kExecutions),
+  std::vector<std::string> keys{keys::execution(req.id), keys::history(req.id), str(keys::kExecutions),
                                 keys::executions_of(req.state_machine),
                                 req.name.empty() ? keys::execution_name(req.state_machine, "-")
-                                                 : keys::execution_name(req.state_machine, req.name),
-                                str(keys::kTimers)};
+                                                 : keys::execution_name(req.state_machine, req.name)};
   std::vector<std::string> args{req.id,
                                 req.input,
                                 std::to_string(req.started_ms),
                                 req.name.empty() ? "0" : "1",
                                 stored_event(req.first_event, event),
-                                "0",
-                                req.first_kind,
-                                req.timeout_at_ms ? std::to_string(*req.timeout_at_ms) : "",
-                                timer_member(req.id, "0", "*", "timeout"),
                                 std::to_string(req.name_ttl.count()),
                                 std::to_string(req.fields.size())};
   for (const auto& [k, v] : req.fields) {
     args.push_back(k);
     args.push_back(v);
   }
-  args.push_back(req.lease_until_ms > 0 ? std::to_string(req.lease_until_ms) : std::string());
   Reply r = co_await redis_.eval("start", keys, args);
   r.check();
   if (r.elements.size() != 2) {
@@ -149,15 +142,18 @@ void ExecutionStore::encode(const Transition& t, CommitBatch& batch) {
   batch.keys.add(keys::history(t.exec));
   auto& a = batch.args;
   // The optional sections present, in commit.lua's order (a section left out costs no arguments).
-  char flags[9];
+  char flags[10];
   size_t nf = 0;
-  size_t n = 4 + (1 + 2 * t.set.size()) + (1 + t.events.size());
+  const size_t nset = t.set.size() + (t.create ? t.create->fields.size() : 0);
+  const size_t nev = t.events.size() + (t.create ? 1 : 0);
+  size_t n = 4 + (1 + 2 * nset) + (1 + nev);
   auto section = [&](bool present, char letter, size_t args) {
     if (present) {
       flags[nf++] = letter;
       n += args;
     }
   };
+  section(t.create.has_value(), 'c', 8);
   section(!t.del.empty(), 'd', 1 + t.del.size());
   section(!t.work.empty(), 'w', 1 + 5 * t.work.size());
   section(!t.timers.empty(), 't', 1 + 2 * t.timers.size());
@@ -173,13 +169,33 @@ void ExecutionStore::encode(const Transition& t, CommitBatch& batch) {
   a.add(t.expected_version);
   a.add(t.ack_id);
   a.add(std::string_view(flags, nf));
-  a.add_int(static_cast<int64_t>(t.set.size()));
+  if (t.create) {
+    const auto& c = *t.create;
+    a.add(t.exec);
+    a.add(c.name.empty() ? std::string() : keys::execution_name(c.state_machine, c.name));
+    a.add(keys::kExecutions);
+    a.add(keys::executions_of(c.state_machine));
+    a.add(c.input);
+    a.add_int(c.started_ms);
+    a.add(c.timeout_at_ms ? std::to_string(*c.timeout_at_ms) : std::string());
+    a.add(timer_member(t.exec, "0", "*", "timeout"));
+  }
+  a.add_int(static_cast<int64_t>(nset));
+  if (t.create) {
+    for (const auto& [k, v] : t.create->fields) {
+      a.add(k);
+      a.add(v);
+    }
+  }
   for (const auto& [k, v] : t.set) {
     a.add(k);
     a.add(v);
   }
-  a.add_int(static_cast<int64_t>(t.events.size()));
+  a.add_int(static_cast<int64_t>(nev));
   std::string stored;  // one buffer for all of the transition's events
+  if (t.create) {
+    a.add(stored_event(t.create->first_event, stored));
+  }
   for (const auto& e : t.events) {
     a.add(stored_event(e, stored));
   }
@@ -295,7 +311,13 @@ asio::awaitable<CommitResult> ExecutionStore::commit_reporting(const Transition&
   r.check();
   CommitResult out;
   if (r.type == Reply::Type::Array) {
-    // {'ok', history length}
+    // {'ok', history length}, or a create's {'same' | 'conflict', existing execution}
+    if (r.elements.size() == 2 && (r.elements[0].str == "same" || r.elements[0].str == "conflict")) {
+      out.outcome = CommitOutcome::Exists;
+      out.existing = r.elements[1].str;
+      out.same_input = r.elements[0].str == "same";
+      co_return out;
+    }
     if (r.elements.size() < 2 || r.elements[0].str != "ok") {
       throw RedisError("commit: unexpected reply");
     }

@@ -149,6 +149,58 @@ TEST_F(ExecutionStoreTest, TheFinishingCommitGivesTheRecordHistoryAndNameKeyTheR
   }
 }
 
+// The first step's transition creates its execution (Transition::create): record, ExecutionStarted
+// first, indexes, name key and timeout timer with it; a name in use writes nothing.
+TEST_F(ExecutionStoreTest, ACreatingCommitWritesTheExecutionWithItsFirstStepOrFindsTheNameTaken) {
+  auto creating = [](const std::string& exec, const std::string& name, const std::string& input) {
+    Transition t = step(exec, "0");
+    Transition::Create c;
+    c.state_machine = "sm";
+    c.name = name;
+    c.input = input;
+    c.started_ms = 1000;
+    c.first_event = "{\"type\":\"ExecutionStarted\"}";
+    c.timeout_at_ms = 61000;
+    c.fields = {{"id", exec}, {"input", input}, {"status", "RUNNING"}, {"rv:0", "0"}};
+    t.create = std::move(c);
+    return t;
+  };
+  auto first = commit_in_one_turn({creating("c1", "order-7", "{\"a\":1}"), creating("c2", "", "{}")});
+  for (auto& f : first) {
+    auto r = f.get();
+    EXPECT_EQ(r.outcome, CommitOutcome::Committed);
+    EXPECT_EQ(r.events, 3);  // ExecutionStarted + the step's two events
+  }
+  for (const std::string exec : {"c1", "c2"}) {
+    SCOPED_TRACE(exec);
+    EXPECT_EQ(cmd({"HGET", keys::execution(exec), "status"}).str, "RUNNING");
+    EXPECT_EQ(cmd({"HGET", keys::execution(exec), "rv:0"}).str, "1");  // the step's set follows the record's
+    EXPECT_EQ(cmd({"HGET", keys::execution(exec), "ev"}).str, "3");
+    Reply h = cmd({"LRANGE", keys::history(exec), "0", "-1"});
+    ASSERT_EQ(h.elements.size(), 3U);
+    EXPECT_EQ(decode_event(h.elements[0].str), "{\"type\":\"ExecutionStarted\"}");
+    EXPECT_EQ(cmd({"ZSCORE", std::string(keys::kExecutions), exec}).str, "1000");
+    EXPECT_EQ(cmd({"ZSCORE", keys::executions_of("sm"), exec}).str, "1000");
+    EXPECT_EQ(cmd({"ZSCORE", std::string(keys::kTimers), timer_member(exec, "0", "*", "timeout")}).str, "61000");
+  }
+  EXPECT_EQ(cmd({"GET", keys::execution_name("sm", "order-7")}).str, "c1");
+  EXPECT_TRUE(cmd({"GET", keys::execution_name("sm", "")}).is_nil());
+
+  auto again = commit_in_one_turn({creating("c3", "order-7", "{\"a\":1}"), creating("c4", "order-7", "{\"a\":2}")});
+  auto same = again[0].get();
+  EXPECT_EQ(same.outcome, CommitOutcome::Exists);
+  EXPECT_EQ(same.existing, "c1");
+  EXPECT_TRUE(same.same_input);
+  auto conflict = again[1].get();
+  EXPECT_EQ(conflict.outcome, CommitOutcome::Exists);
+  EXPECT_EQ(conflict.existing, "c1");
+  EXPECT_FALSE(conflict.same_input);
+  for (const std::string exec : {"c3", "c4"}) {
+    EXPECT_EQ(cmd({"EXISTS", keys::execution(exec), keys::history(exec)}).integer, 0) << exec;
+    EXPECT_TRUE(cmd({"ZSCORE", std::string(keys::kExecutions), exec}).is_nil()) << exec;
+  }
+}
+
 TEST_F(ExecutionStoreTest, AStaleOrGoneCommitIsRefusedWithoutAffectingItsBatch) {
   running("ok");
   running("stale");

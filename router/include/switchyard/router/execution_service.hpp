@@ -131,9 +131,16 @@ class ExecutionService {
 
  private:
   struct Run;
+  /// start()'s part in process_run(): the first step's transition creates the execution.
+  struct StartFold {
+    store::Transition::Create create;
+    bool lease = false;          ///< the next step may be leased to this router (it has room)
+    store::CommitResult result;  ///< out: Exists when the name is taken
+  };
   boost::asio::awaitable<std::optional<store::WorkItem>> process_run(store::WorkItem& item,
                                                                      std::map<std::string, std::string> rec,
-                                                                     Carry* in, std::shared_ptr<Carry>& out);
+                                                                     Carry* in, std::shared_ptr<Carry>& out,
+                                                                     StartFold* fold = nullptr);
   boost::asio::awaitable<Json> run_express(const asl::Definition& def, const Json& ctx_execution,
                                            const Json& state_machine, const std::string& id, Json input,
                                            std::vector<std::string>& events);

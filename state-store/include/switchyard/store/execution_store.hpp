@@ -71,6 +71,20 @@ struct Transition {
   std::string name_key;
   /// With commit_reporting(): reply with the history length after the commit.
   bool report_events = false;
+  /// Set on the transition that creates its execution (the first step, decided at start):
+  /// the record, the ExecutionStarted event, index entries, the name key and the
+  /// execution's timeout timer go in with it, and it has no guard. When an execution
+  /// of that name exists already, nothing is written (CommitOutcome::Exists).
+  struct Create {
+    std::string state_machine;
+    std::string name;   ///< "" when started without a name (no name key)
+    std::string input;  ///< JSON text: an execution of the same name and input is the same start
+    int64_t started_ms = 0;
+    std::string first_event;  ///< ExecutionStarted, stored before the transition's events
+    std::optional<int64_t> timeout_at_ms;
+    std::vector<std::pair<std::string, std::string>> fields;  ///< the record, set before Transition::set
+  };
+  std::optional<Create> create;
 };
 
 /// What one sweep_index() window did.
@@ -79,11 +93,14 @@ struct SweepResult {
   int64_t next = 0;     ///< the rank the next window starts at; 0: this one reached the end (wrap around)
 };
 
-enum class CommitOutcome { Committed, Stale, Gone };
+enum class CommitOutcome { Committed, Stale, Gone, Exists };
 
 struct CommitResult {
   CommitOutcome outcome = CommitOutcome::Committed;
   int64_t events = -1;  ///< the history length after the commit (-1: not reported)
+  /// Exists: the execution of that name, and whether it was started with the same input.
+  std::string existing;
+  bool same_input = false;
 };
 
 /// The version of a router's lease on a run's next step: "the run's current version",
@@ -95,6 +112,8 @@ inline constexpr const char* kLeaseVersion = "@";
 std::string timer_member(const std::string& exec, const std::string& run, const std::string& version,
                          const std::string& kind);
 
+/// An EXPRESS execution, recorded when it has ended (ExecutionStore::start). A STANDARD
+/// execution is created by the commit of its first step instead (Transition::create).
 struct StartRequest {
   std::string id;
   std::string state_machine;
@@ -102,14 +121,8 @@ struct StartRequest {
   std::string input;  ///< JSON text
   int64_t started_ms = 0;
   std::string first_event;  ///< ExecutionStarted as JSON object text
-  std::string first_kind = "enter";
-  std::optional<int64_t> timeout_at_ms;  ///< execution timeout timer
-  std::chrono::seconds name_ttl{0};  ///< expiry of the name key; 0: until the execution ends (commit.lua)
-  std::vector<std::pair<std::string, std::string>> fields;  ///< the initial record
-  /// > 0: the first work item is not put in the stream; it is held by the starting router
-  /// as a lease, the timer timer_member(id, "0", "0", first_kind) due at this time, which
-  /// puts it in the stream only if that router has not committed the step by then.
-  int64_t lease_until_ms = 0;
+  std::chrono::seconds name_ttl{0};  ///< expiry of the name key; 0: none
+  std::vector<std::pair<std::string, std::string>> fields;  ///< the record
 };
 
 struct StartOutcome {
@@ -168,7 +181,7 @@ class ExecutionStore {
                                                         int count);
   /// Resets the idle time of work this router still holds (lease renewal).
   boost::asio::awaitable<void> renew(const std::string& consumer, const std::vector<std::string>& ids);
-  /// Moves the due time of held leases (timer members, see StartRequest::lease_until_ms)
+  /// Moves the due time of held leases (timer members, see ExecutionService)
   /// to `until_ms`; leases that fired or were committed meanwhile are left alone.
   boost::asio::awaitable<void> renew_leases(const std::vector<std::string>& members, int64_t until_ms);
   /// Acks and deletes a work item without a transition (stale or poison work); a lease
