@@ -403,9 +403,10 @@ TEST(Durability, AChainKeepsItsLeaseAsItIsAndAKilledRoutersKeptLeaseStillFires) 
   std::string stats = c.redis().cli("INFO commandstats");
   auto at = stats.find("cmdstat_zadd:calls=");
   int64_t zadds = at == std::string::npos ? 0 : std::stoll(stats.substr(at + 19));
-  // The start adds the execution to two index zsets (two ZADDs); its first step comes from the
-  // stream and leases the second (one ZADD); the other six keep that lease (one more would be a
-  // renewal that happened to fall in the chain). One ZADD per step without.
+  // The start adds the execution to two index zsets (two ZADDs); its first call comes to the
+  // router through the stream, and that step's commit leases the next one (one ZADD); the other
+  // six keep that lease (one more would be a renewal that happened to fall in the chain). One
+  // ZADD per step without.
   EXPECT_LE(zadds, 4) << stats;
 
   c.deploy("slow", chain(6, 300));

@@ -130,6 +130,44 @@ TEST(DurabilityLifecycle, StartByNameIsIdempotentAcrossGateways) {
   EXPECT_EQ(c.health(), "") << "a process died or reported a sanitizer error on its own";
 }
 
+// A start is one write: the execution is created by the commit of its first step. An execution
+// whose first state is a Wait is parked by the gateway itself, without a stream entry or a router.
+TEST(DurabilityLifecycle, AStartCommitsItsFirstStepWithTheExecutionInOneWrite) {
+  ClusterOptions o;
+  o.routers = 1;
+  Cluster c(o);
+  c.deploy("nap", Json::parse(R"({
+    "StartAt": "Nap",
+    "States": {"Nap": {"Type": "Wait", "Seconds": 60, "End": true}}
+  })"));
+  c.redis().cli("CONFIG RESETSTAT");
+  auto r = http_request(c.port(), "POST", "/v1/state-machines/nap/executions", R"({"name": "n-1", "input": {"k": 1}})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  std::string id = Json::parse(r.body)["executionId"];
+  auto calls = [&](const std::string& command) {
+    std::string stats = c.redis().cli("INFO commandstats");
+    std::string key = "cmdstat_" + command + ":calls=";
+    auto at = stats.find(key);
+    return at == std::string::npos ? 0 : std::stoll(stats.substr(at + key.size()));
+  };
+  EXPECT_EQ(calls("hset"), 1);  // the record, the run and the event count, in the one commit
+  EXPECT_EQ(calls("rpush"), 1);
+  EXPECT_EQ(calls("xadd"), 0);
+  std::vector<std::string> types;
+  for (const auto& e : c.history(id)) {
+    types.push_back(e.value("type", ""));
+  }
+  EXPECT_EQ(types, (std::vector<std::string>{"ExecutionStarted", "WaitStateEntered"}));
+  EXPECT_FALSE(c.redis().cli("ZSCORE sy:timers '" + id + "|0|1|timer'").empty()) << c.redis().cli("ZRANGE sy:timers 0 -1");
+  // The same name again: the same execution, nothing written.
+  auto again = http_request(c.port(), "POST", "/v1/state-machines/nap/executions", R"({"name": "n-1", "input": {"k": 1}})");
+  EXPECT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(Json::parse(again.body)["executionId"], id);
+  EXPECT_EQ(calls("hset"), 1);
+  EXPECT_EQ(c.history(id).size(), 2U);
+  EXPECT_EQ(c.health(), "") << "a process died or reported a sanitizer error on its own";
+}
+
 TEST(DurabilityLifecycle, RetentionExpiresFinishedExecutionsButNeverRunningOnes) {
   ClusterOptions o;
   o.routers = 1;

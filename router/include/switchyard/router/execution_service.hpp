@@ -101,8 +101,8 @@ class ExecutionService {
   struct Carry;
 
   /// The Worker of this process, when one runs (set_local_worker): the next step
-  /// of a run, and the first step of an execution started here, then run here at
-  /// once, held as a lease (a timer member as WorkItem::id, in the timers zset
+  /// of a run (also the step an execution's first commit leads to, for an
+  /// execution started here), then run here at once, held as a lease (a timer member as WorkItem::id, in the timers zset
   /// until the step commits) instead of going through the stream; a lease that is
   /// not committed or renewed in time fires and puts the item in the stream.
   class LocalWorker {
@@ -110,7 +110,7 @@ class ExecutionService {
     virtual ~LocalWorker() = default;
     /// Whether it takes more work now (back-pressure, stopping).
     virtual bool has_room() const = 0;
-    /// Processes (and holds) the first step start() leased, with the state start() knows.
+    /// Processes (and holds) the step start()'s commit leased, with the state it left.
     virtual void dispatch(store::WorkItem item, std::shared_ptr<Carry> carry) = 0;
   };
   /// nullptr: no leases are taken (no router here, or it is stopping).
