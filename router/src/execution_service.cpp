@@ -804,6 +804,7 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
     t.create = std::move(fold->create);
   }
 
+  bool timed = true;  // the execution may have a timeout timer (known once the definition is read)
   auto finish = [&](const std::string& status, const Json* output, const std::string& error,
                     const std::string& cause) {
     t.set.emplace_back("status", status);
@@ -820,8 +821,10 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
     if (std::string name = field(rec, "name"); !name.empty() && name != exec) {
       t.name_key = store::keys::execution_name(field(rec, "stateMachine"), name);
     }
-    // The execution timeout timer (if any) has nothing left to time.
-    t.cancel_timers.push_back(store::timer_member(exec, "0", "*", "timeout"));
+    if (timed) {
+      // The execution timeout timer has nothing left to time.
+      t.cancel_timers.push_back(store::timer_member(exec, "0", "*", "timeout"));
+    }
   };
 
   if (item.kind == "timeout") {
@@ -842,6 +845,7 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
   } else {
     def = co_await definitions_.get(field(rec, "stateMachine"), std::stoll(field(rec, "revision")));
   }
+  timed = def->timeout_ms().has_value();  // (start() set the timer from this revision's TimeoutSeconds)
   Run run = in != nullptr && in->state ? std::move(*in->state)
                                        : Run::from_json(Json::parse(field(rec, "r:" + item.run)));
   int64_t version = item.version == "*" ? std::stoll(field(rec, "rv:" + item.run)) : std::stoll(item.version);

@@ -168,6 +168,19 @@ TEST_F(States, ExecutionTimeoutEndsTimedOut) {
   EXPECT_EQ(out["error"], "States.Timeout");
 }
 
+// Its timeout timer goes with an execution that ends in time (here in its first commit, which
+// also set it), so nothing is left to fire; a machine without TimeoutSeconds has none to remove.
+TEST_F(States, AnExecutionThatEndsInTimeLeavesNoTimeoutTimerBehind) {
+  Json out = run("in-time", R"({"TimeoutSeconds":60,"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}})",
+                 Json::object());
+  ASSERT_EQ(out["status"], "SUCCEEDED") << out.dump();
+  std::string id = out["executionId"];
+  std::string timer = switchyard::testing::run_capture("redis-cli --raw -s '" +
+                                                       (server_->data_dir() / "redis.sock").string() +
+                                                       "' ZSCORE sy:timers '" + id + "|0|*|timeout'");
+  EXPECT_EQ(timer.find_first_not_of(" \r\n"), std::string::npos) << "timeout timer left: " << timer;
+}
+
 TEST_F(States, StopAbortsAndNothingRunsAfterwards) {
   server_->deploy("stoppable", R"({"StartAt":"M","States":{"M":{"Type":"Map","ItemsPath":"$.w",
       "ItemProcessor":{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":2,"Next":"E"},
