@@ -21,8 +21,9 @@
 // when it fires), and this router goes on with it at once, with the run it
 // just wrote still in memory (a Carry). start() decides the first step itself
 // and commits it with the execution's creation (Transition::create: no start
-// script, stream entry or lease for it), then goes on the same way. So a chain of Tasks costs one commit and one call per step: no stream
-// entry, read or ack, no HMGET, no parse of the run. The next commit re-scores
+// script, stream entry or lease for it), then goes on the same way. So a chain
+// of Tasks costs one commit and one call per step: no stream entry, read or
+// ack, no HMGET, no parse of the run. The next commit re-scores
 // the same member for the step after (or removes it: it is that commit's ack);
 // while that member is still due at least 3/4 of a lease ahead, the commit
 // keeps it as it is instead (Transition::keep_lease: one Redis command less

@@ -58,6 +58,20 @@
 local argv, call, unpack, tonumber, tostring = ARGV, redis.call, unpack, tonumber, tostring
 local work, timers, group = KEYS[1], KEYS[2], argv[1]
 local find = string.find
+-- Calls `cmd key` with the arguments argv[from..to], in chunks: unpack() of more
+-- than ~8000 values fails (Lua's C stack), and a Map or Parallel with thousands of
+-- children sets and deletes two fields per child. A chunk holds whole pairs.
+local CHUNK = 4000
+local function call_range(cmd, key, from, to)
+  while from <= to do
+    local last = to
+    if last - from >= CHUNK then
+      last = from + CHUNK - 1
+    end
+    call(cmd, key, unpack(argv, from, last))
+    from = last + 1
+  end
+end
 -- Removes the acknowledged work item: a stream entry, or a lease (a timer member) unless it
 -- goes on with the run's next step (renewed). A run's lease on its current version
 -- ("exec|run|@|kind", one member for all its steps) is not this router's to remove when its
@@ -85,22 +99,16 @@ local function apply(h, hist, b)
   local f = flags ~= ''  -- most steps have no optional section but k or r
   local i = b + 4
   local ev = ''  -- the history length, kept with the fields below
+  local create  -- where the create section's arguments start (written after the record)
   if f and find(flags, 'c', 1, true) then
-    local id, name_key, started = argv[i], argv[i + 1], argv[i + 5]
+    create = i
+    local name_key = argv[i + 1]
     if name_key ~= '' then
       local existing = call('GET', name_key)
       if existing then
         local input = call('HGET', 'sy:x:{' .. existing .. '}', 'input')
         return {input == argv[i + 4] and 'same' or 'conflict', existing}
       end
-      -- The name lives as long as the execution: the commit (or stop) that ends it gives
-      -- it the record's retention, so the two expire together and never apart.
-      call('SET', name_key, id)
-    end
-    call('ZADD', argv[i + 2], started, id)
-    call('ZADD', argv[i + 3], started, id)
-    if argv[i + 6] ~= '' then
-      call('ZADD', timers, argv[i + 6], argv[i + 7])
     end
     i = i + 8
   else
@@ -127,14 +135,33 @@ local function apply(h, hist, b)
   i = ev_from + nev
   if nev > 0 then
     ev = tostring((tonumber(ev) or 0) + nev)
-    call('HSET', h, 'ev', ev, unpack(argv, set_from, set_from + 2 * nset - 1))
-    call('RPUSH', hist, unpack(argv, ev_from, ev_from + nev - 1))
+    if nset <= CHUNK / 2 then
+      call('HSET', h, 'ev', ev, unpack(argv, set_from, set_from + 2 * nset - 1))
+    else
+      call('HSET', h, 'ev', ev)
+      call_range('HSET', h, set_from, set_from + 2 * nset - 1)
+    end
+    call_range('RPUSH', hist, ev_from, ev_from + nev - 1)
   elseif nset > 0 then
-    call('HSET', h, unpack(argv, set_from, set_from + 2 * nset - 1))
+    call_range('HSET', h, set_from, set_from + 2 * nset - 1)
+  end
+  if create then
+    -- After the record: a create that fails before it leaves no name, index entry or timer
+    -- pointing at nothing. The name lives as long as the execution: the commit (or stop)
+    -- that ends it gives it the record's retention, so the two expire together.
+    local id, name_key, started = argv[create], argv[create + 1], argv[create + 5]
+    if name_key ~= '' then
+      call('SET', name_key, id)
+    end
+    call('ZADD', argv[create + 2], started, id)
+    call('ZADD', argv[create + 3], started, id)
+    if argv[create + 6] ~= '' then
+      call('ZADD', timers, argv[create + 6], argv[create + 7])
+    end
   end
   if f and find(flags, 'd', 1, true) then
     local n = tonumber(argv[i])
-    call('HDEL', h, unpack(argv, i + 1, i + n))
+    call_range('HDEL', h, i + 1, i + n)
     i = i + 1 + n
   end
   if f and find(flags, 'w', 1, true) then
@@ -147,7 +174,7 @@ local function apply(h, hist, b)
   end
   if f and find(flags, 't', 1, true) then
     local n = tonumber(argv[i])
-    call('ZADD', timers, unpack(argv, i + 1, i + 2 * n))
+    call_range('ZADD', timers, i + 1, i + 2 * n)
     for k = 1, n do
       if argv[i + 2 * k] == ack then
         renewed = true  -- the same member with the new lease's score: nothing to remove
@@ -157,7 +184,7 @@ local function apply(h, hist, b)
   end
   if f and find(flags, 'u', 1, true) then
     local n = tonumber(argv[i])
-    call('ZREM', timers, unpack(argv, i + 1, i + n))
+    call_range('ZREM', timers, i + 1, i + n)
     i = i + 1 + n
   end
   -- Durable join of Parallel branches / Map iterations. The parent keeps, in the

@@ -90,6 +90,21 @@ TEST_F(States, MapKeepsResultsInOrderAndNeverExceedsMaxConcurrency) {
   EXPECT_EQ(peak, 2);
 }
 
+// A Map launching thousands of iterations at once (here as the first state, so its commit also
+// creates the execution) writes two fields per iteration in one transition: more values than
+// one Lua unpack() takes, so the commit passes them in chunks.
+TEST_F(States, AMapOfThousandsOfItemsLaunchesThemAllInOneCommit) {
+  Json items = Json::array();
+  for (int i = 0; i < 4200; ++i) {
+    items.push_back(i);
+  }
+  Json out = run("wide-map", R"({"StartAt":"M","States":{"M":{"Type":"Map","ItemsPath":"$.items",
+      "ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}},"End":true}}})",
+                 Json{{"items", items}}, "STANDARD", 120);
+  ASSERT_EQ(out["status"], "SUCCEEDED") << out.dump().substr(0, 500);
+  EXPECT_EQ(out["output"], items);
+}
+
 TEST_F(States, MapToleratesFailuresUpToTheCountAndFailsBeyond) {
   const char* def = R"({"StartAt":"M","States":{"M":{"Type":"Map","ToleratedFailureCount":1,"ItemsPath":"$.names",
       "ItemSelector":{"name.$":"$$.Map.Item.Value"},
