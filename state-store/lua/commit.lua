@@ -32,8 +32,8 @@
 --          count, max concurrency (0 = all at once), tolerated failure count,
 --          tolerated failure percentage
 --       p: park version: a callback step parks at this version
---       f: the execution ended: expire seconds (0 = none), name key to expire with
---          the record ("" = none)
+--       f: the execution ended: expire seconds (0 = none), publish channel,
+--          publish payload, name key to expire with the record ("" = none)
 --       k: (no arguments) the ack is the run's lease member, kept as it is for
 --          its next step
 --       r: (no arguments) reply {'ok', history length} instead of 'ok'
@@ -261,7 +261,7 @@ local function apply(h, hist, b)
     end
   end
   if f and find(flags, 'f', 1, true) then
-    local expire, name_key = tonumber(argv[i]), argv[i + 1]
+    local expire, channel, payload, name_key = tonumber(argv[i]), argv[i + 1], argv[i + 2], argv[i + 3]
     if expire > 0 then
       call('EXPIRE', h, expire)
       call('EXPIRE', hist, expire)
@@ -270,6 +270,9 @@ local function apply(h, hist, b)
       if name_key ~= '' then
         call('EXPIRE', name_key, expire)
       end
+    end
+    if channel ~= '' then
+      call('PUBLISH', channel, payload)
     end
   end
   if f and find(flags, 'k', 1, true) then

@@ -160,7 +160,7 @@ void ExecutionStore::encode(const Transition& t, CommitBatch& batch) {
   section(!t.cancel_timers.empty(), 'u', 1 + t.cancel_timers.size());
   section(t.join.has_value(), 'j', 9);
   section(!t.park_version.empty(), 'p', 1);
-  section(t.finished, 'f', 2);
+  section(t.finished, 'f', 4);
   section(t.keep_lease, 'k', 0);
   section(t.report_events, 'r', 0);
   a.add_int(static_cast<int64_t>(n));
@@ -245,6 +245,8 @@ void ExecutionStore::encode(const Transition& t, CommitBatch& batch) {
   }
   if (t.finished) {
     a.add_int(t.retention.count());
+    a.add(keys::kDoneChannel);
+    a.add(t.exec);
     a.add(t.name_key);
   }
   assert(a.count() - before == n);
@@ -335,6 +337,7 @@ asio::awaitable<std::optional<std::string>> ExecutionStore::stop(const std::stri
   std::vector<std::string> keys{keys::execution(exec), keys::history(exec), str(keys::kTimers)};
   std::string stored;
   std::vector<std::string> args{status,      error, cause, std::to_string(now_ms), stored_event(event, stored),
+                                str(keys::kDoneChannel),
                                 std::to_string(retention.count())};
   Reply r = co_await redis_.eval("stop", keys, args);
   r.check();

@@ -64,7 +64,7 @@ struct Transition {
   std::optional<Join> join;
   /// A callback step parks at this run version: deliver an early completion (see complete_task.lua).
   std::string park_version;
-  bool finished = false;           ///< the execution ended: apply retention (the router wakes its waiters)
+  bool finished = false;           ///< the execution ended: notify waiters, apply retention
   std::chrono::seconds retention{0};  ///< with finished: expire the record after this long (0 = keep)
   /// With finished and retention: the execution's name key (keys::execution_name), which expires
   /// with the record; "" when it was started without a name (it has none).

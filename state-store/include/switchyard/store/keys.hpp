@@ -14,6 +14,8 @@
 ///   sy:work                    stream work items, consumer group "routers"
 ///   sy:timers                  zset   "exec|run|version|kind" by due time (ms)
 ///   sy:tok:<token>             hash   a callback task token
+///   sy:done                    pubsub execution ids as they finish (for observers: the load driver
+///                                     sees finishes on any router through it)
 ///   sy:tg:hooks                hash   webhook trigger name -> state machine (unique across state machines)
 ///   sy:tg:ev:<ce type>         set    state machines with a cloudevent trigger of that type
 ///   sy:tg:sched                set    state machines with schedule triggers
@@ -31,6 +33,7 @@ inline constexpr std::string_view kTimers = "sy:timers";
 inline constexpr std::string_view kStateMachines = "sy:sm";
 inline constexpr std::string_view kExecutions = "sy:xs";
 inline constexpr std::string_view kDeletedStateMachines = "sy:xsd";
+inline constexpr std::string_view kDoneChannel = "sy:done";
 inline constexpr std::string_view kHooks = "sy:tg:hooks";
 inline constexpr std::string_view kEventTypePrefix = "sy:tg:ev:";
 inline constexpr std::string_view kSchedules = "sy:tg:sched";
