@@ -144,12 +144,7 @@ TEST(DurabilityLifecycle, AStartCommitsItsFirstStepWithTheExecutionInOneWrite) {
   auto r = http_request(c.port(), "POST", "/v1/state-machines/nap/executions", R"({"name": "n-1", "input": {"k": 1}})");
   ASSERT_EQ(r.status, 201) << r.body;
   std::string id = Json::parse(r.body)["executionId"];
-  auto calls = [&](const std::string& command) {
-    std::string stats = c.redis().cli("INFO commandstats");
-    std::string key = "cmdstat_" + command + ":calls=";
-    auto at = stats.find(key);
-    return at == std::string::npos ? 0 : std::stoll(stats.substr(at + key.size()));
-  };
+  auto calls = [&](const std::string& command) { return c.redis().command_calls(command); };
   EXPECT_EQ(calls("hset"), 1);  // the record, the run and the event count, in the one commit
   EXPECT_EQ(calls("rpush"), 1);
   EXPECT_EQ(calls("xadd"), 0);

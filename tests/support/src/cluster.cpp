@@ -66,6 +66,13 @@ std::string AofRedis::cli(const std::string& args) const {
   return run_capture("redis-cli -s '" + socket_ + "' " + args + " 2>/dev/null");
 }
 
+int64_t AofRedis::command_calls(const std::string& command) const {
+  std::string stats = cli("INFO commandstats");
+  std::string key = "cmdstat_" + command + ":calls=";
+  auto at = stats.find(key);
+  return at == std::string::npos ? 0 : std::stoll(stats.substr(at + key.size()));
+}
+
 std::optional<int64_t> AofRedis::cli_int(const std::string& args) const {
   std::string out = cli(args);
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r' || out.back() == ' ')) {

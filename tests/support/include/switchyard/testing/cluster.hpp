@@ -36,6 +36,9 @@ class AofRedis {
   std::string cli(const std::string& args) const;
   /// One integer reply of redis-cli (nullopt when down or not an integer).
   std::optional<int64_t> cli_int(const std::string& args) const;
+  /// How many times `command` (lower case, e.g. "zadd") ran since the start or CONFIG RESETSTAT,
+  /// also inside scripts (INFO commandstats; 0 when it never ran).
+  int64_t command_calls(const std::string& command) const;
   /// SIGKILL + reap: a crash; the AOF stays.
   void kill();
   /// SIGTERM + reap: a clean shutdown (the AOF is flushed and fsynced).
