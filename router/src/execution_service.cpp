@@ -621,10 +621,7 @@ asio::awaitable<Result<StartResult>> ExecutionService::start(const std::string& 
   create.fields.emplace_back("status", kRunning);
   create.fields.emplace_back("rv:0", "0");
   fold.lease = local_ != nullptr && local_->has_room();  // else the next step goes to the stream
-  Carry carry;
-  carry.exec = id;
-  carry.run = "0";
-  carry.version = "0";
+  Carry carry;  // what process_run reads of a carry (its exec/run/version only match items)
   std::map<std::string, std::string> rec(create.fields.begin(), create.fields.end());
   rec["ev"] = "1";
   carry.state = std::move(run);
@@ -1098,8 +1095,7 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
     t.set.emplace_back("rv:" + item.run, next_version);
   }
 
-  auto ev_count = std::stoll(field(rec, "ev").empty() ? "0" : field(rec, "ev"));
-  if (!t.finished && ev_count + static_cast<int64_t>(t.events.size()) > options_.max_history_events) {
+  if (!t.finished && ev_before + static_cast<int64_t>(t.events.size()) > options_.max_history_events) {
     auto create = std::move(t.create);
     t = store::Transition{};
     t.create = std::move(create);

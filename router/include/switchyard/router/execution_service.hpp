@@ -102,9 +102,10 @@ class ExecutionService {
 
   /// The Worker of this process, when one runs (set_local_worker): the next step
   /// of a run (also the step an execution's first commit leads to, for an
-  /// execution started here), then run here at once, held as a lease (a timer member as WorkItem::id, in the timers zset
-  /// until the step commits) instead of going through the stream; a lease that is
-  /// not committed or renewed in time fires and puts the item in the stream.
+  /// execution started here), then run here at once, held as a lease (a timer
+  /// member as WorkItem::id, in the timers zset until the step commits) instead
+  /// of going through the stream; a lease that is not committed or renewed in
+  /// time fires and puts the item in the stream.
   class LocalWorker {
    public:
     virtual ~LocalWorker() = default;
