@@ -534,76 +534,51 @@ asio::awaitable<Result<StartResult>> ExecutionService::start(const std::string& 
                   {"RedriveCount", 0}};
     Json sm_ctx{{"Id", sm->name}, {"Name", sm->name}};
     Json rec = co_await run_express(*def, ctx_exec, sm_ctx, id, input, events);
-    store::StartRequest req;
-    req.id = id;
-    req.state_machine = sm->name;
-    req.name = name;
-    req.input = std::move(input_text);
-    req.started_ms = now;
-    req.first_event = std::move(first_event);
-    req.name_ttl = options_.retention;  // the record expires after it: it has ended already
-    req.fields = std::move(fields);
-    req.fields.emplace_back("status", rec["status"].get<std::string>());
-    req.fields.emplace_back("stoppedAt", std::to_string(now_ms()));
+    // Recorded by one creating commit, as a STANDARD start is, ended already: the record, all
+    // its history, the name key and retention at once.
+    store::Transition t;
+    t.exec = id;
+    t.run = "0";
+    t.expected_version = "*";
+    store::Transition::Create& c = t.create.emplace();
+    c.state_machine = sm->name;
+    c.name = name;
+    c.input = std::move(input_text);
+    c.started_ms = now;
+    c.first_event = std::move(first_event);
+    c.fields = std::move(fields);
+    c.fields.emplace_back("status", rec["status"].get<std::string>());
+    c.fields.emplace_back("stoppedAt", std::to_string(now_ms()));
     if (rec.contains("output")) {
-      req.fields.emplace_back("output", rec["output"].dump());
+      c.fields.emplace_back("output", rec["output"].dump());
     }
     if (rec.contains("error")) {
-      req.fields.emplace_back("error", rec["error"].get<std::string>());
-      req.fields.emplace_back("cause", rec["cause"].get<std::string>());
+      c.fields.emplace_back("error", rec["error"].get<std::string>());
+      c.fields.emplace_back("cause", rec["cause"].get<std::string>());
     }
-    auto outcome = co_await executions_.start(req);
+    t.events = std::move(events);
+    t.finished = true;
+    t.retention = options_.retention;
+    if (!name.empty()) {
+      t.name_key = store::keys::execution_name(sm->name, name);
+    }
+    auto committed = co_await executions_.commit_reporting(t);
     StartResult res;
-    res.id = outcome.id;
-    if (outcome.kind == store::StartOutcome::Kind::Conflict) {
-      res.kind = StartResult::Kind::Conflict;
-      co_return res;
-    }
-    if (outcome.kind == store::StartOutcome::Kind::Same) {
-      res.kind = StartResult::Kind::Existing;
+    res.id = id;
+    if (committed.outcome == store::CommitOutcome::Exists) {
+      res.id = committed.existing;
+      res.kind = committed.same_input ? StartResult::Kind::Existing : StartResult::Kind::Conflict;
       co_return res;
     }
     RouterMetrics::get().executions_started.with({"EXPRESS"}).inc();
     RouterMetrics::get().executions_finished.with({rec["status"].get<std::string>()}).inc();
-    // The events beyond ExecutionStarted go in with one more write.
-    if (!events.empty()) {
-      store::Transition t;
-      t.exec = id;
-      t.run = "0";
-      t.expected_version = "*";
-      t.events = std::move(events);
-      // The record is already final; commit.lua refuses non-running executions,
-      // so append history directly.
-      std::vector<std::string> args{"RPUSH", store::keys::history(id)};
-      int64_t n = 1;
-      for (auto& e : t.events) {
-        ++n;
-        args.push_back("{\"id\":" + std::to_string(n) + ",\"previousEventId\":" + std::to_string(n - 1) + "," +
-                       e.substr(1));
-      }
-      (co_await executions_.redis().command(std::move(args))).check();
-      std::vector<std::string> args1{"HSET", store::keys::execution(id), "ev", std::to_string(n)};
-      (co_await executions_.redis().command(std::move(args1))).check();
-    }
-    if (options_.retention.count() > 0) {
-      // Finished at birth: retention applies at once (the name key got it in start.lua).
-      // Both in one round trip: this is on the EXPRESS caller's path.
-      using namespace asio::experimental::awaitable_operators;
-      std::string secs = std::to_string(options_.retention.count());
-      std::vector<std::string> record{"EXPIRE", store::keys::execution(id), secs};
-      std::vector<std::string> history{"EXPIRE", store::keys::history(id), secs};
-      auto [a, b] = co_await (executions_.redis().command(std::move(record)) &&
-                              executions_.redis().command(std::move(history)));
-      a.check();
-      b.check();
-    }
     auto all = co_await executions_.read_all(id);
     res.record = execution_json(all);
     co_return res;
   }
 
   // The first step is decided here and committed with the execution's creation: one
-  // transition (commit.lua 'c') instead of start.lua, a stream (or lease) round trip and a
+  // transition (commit.lua 'c') instead of a start script, a stream (or lease) round trip and a
   // commit. What it leads to (the next step, a timer, children) goes on as from any step.
   Run run;
   run.cursor = asl::start_cursor(*def, "", input, now);

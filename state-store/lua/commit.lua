@@ -16,8 +16,8 @@
 --       run, expected run version ("*" = no check), ack id ("" = none; a lease
 --       member "exec|run|version|kind" is removed from the timers),
 --       flags (the letters of the optional sections present below, in this order),
---       c: the transition creates its execution (its first step, decided at start;
---          start.lua's job otherwise): execution id, name key ("" = none),
+--       c: the transition creates its execution (a STANDARD one's first step,
+--          decided at start; an EXPRESS one, ended already): execution id, name key ("" = none),
 --          all-executions zset, per-state-machine zset, input, started ms,
 --          timeout score ("" = none), timeout member; the record's fields lead the
 --          set and ExecutionStarted the events; no guard. An execution of that name
@@ -265,7 +265,7 @@ local function apply(h, hist, b)
     if expire > 0 then
       call('EXPIRE', h, expire)
       call('EXPIRE', hist, expire)
-      -- The execution's name key (start.lua; a key outside KEYS) expires with the record. The
+      -- The execution's name key (the create above; a key outside KEYS) expires with the record. The
       -- router names it (it has the record at hand): no HMGET here, no EXPIRE when there is none.
       if name_key ~= '' then
         call('EXPIRE', name_key, expire)

@@ -17,7 +17,7 @@ local expire = tonumber(ARGV[7])
 if expire > 0 then
   redis.call('EXPIRE', KEYS[1], expire)
   redis.call('EXPIRE', KEYS[2], expire)
-  -- The execution's name key (start.lua; a key outside KEYS) expires with the record.
+  -- The execution's name key (commit.lua's create; a key outside KEYS) expires with the record.
   local sm, nm = unpack(redis.call('HMGET', KEYS[1], 'stateMachine', 'name'))
   if sm and nm then
     redis.call('EXPIRE', 'sy:xn:' .. sm .. ':' .. nm, expire)

@@ -71,37 +71,6 @@ std::string timer_member(const std::string& exec, const std::string& run, const 
   return exec + "|" + run + "|" + version + "|" + kind;
 }
 
-asio::awaitable<StartOutcome> ExecutionStore::start(const StartRequest& req) {
-  std::string event;
-  std::vector<std::string> keys{keys::execution(req.id), keys::history(req.id), str(keys::kExecutions),
-                                keys::executions_of(req.state_machine),
-                                req.name.empty() ? keys::execution_name(req.state_machine, "-")
-                                                 : keys::execution_name(req.state_machine, req.name)};
-  std::vector<std::string> args{req.id,
-                                req.input,
-                                std::to_string(req.started_ms),
-                                req.name.empty() ? "0" : "1",
-                                stored_event(req.first_event, event),
-                                std::to_string(req.name_ttl.count()),
-                                std::to_string(req.fields.size())};
-  for (const auto& [k, v] : req.fields) {
-    args.push_back(k);
-    args.push_back(v);
-  }
-  Reply r = co_await redis_.eval("start", keys, args);
-  r.check();
-  if (r.elements.size() != 2) {
-    throw RedisError("start: unexpected reply");
-  }
-  StartOutcome out;
-  out.id = r.elements[1].str;
-  const auto& kind = r.elements[0].str;
-  out.kind = kind == "created" ? StartOutcome::Kind::Created
-             : kind == "same"  ? StartOutcome::Kind::Same
-                               : StartOutcome::Kind::Conflict;
-  co_return out;
-}
-
 asio::awaitable<CommitOutcome> ExecutionStore::commit(const Transition& t) {
   co_return (co_await commit_reporting(t)).outcome;
 }

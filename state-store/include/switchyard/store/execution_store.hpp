@@ -112,29 +112,10 @@ inline constexpr const char* kLeaseVersion = "@";
 std::string timer_member(const std::string& exec, const std::string& run, const std::string& version,
                          const std::string& kind);
 
-/// An EXPRESS execution, recorded when it has ended (ExecutionStore::start). A STANDARD
-/// execution is created by the commit of its first step instead (Transition::create).
-struct StartRequest {
-  std::string id;
-  std::string state_machine;
-  std::string name;  ///< empty: no idempotency key
-  std::string input;  ///< JSON text
-  int64_t started_ms = 0;
-  std::string first_event;  ///< ExecutionStarted as JSON object text
-  std::chrono::seconds name_ttl{0};  ///< expiry of the name key; 0: none
-  std::vector<std::pair<std::string, std::string>> fields;  ///< the record
-};
-
-struct StartOutcome {
-  enum class Kind { Created, Same, Conflict } kind = Kind::Created;
-  std::string id;  ///< the new or the existing execution
-};
-
 class ExecutionStore {
  public:
   explicit ExecutionStore(Redis& redis) : redis_(redis) {}
 
-  boost::asio::awaitable<StartOutcome> start(const StartRequest& req);
   /// Applies `t` unless its guard refuses it. Commits from coroutines that run in the
   /// same event-loop turn (up to a bound) are sent together as one script call at the
   /// end of the turn: nothing waits for a batch to fill. An I/O failure fails every
