@@ -71,9 +71,10 @@ struct Transition {
   std::string name_key;
   /// With commit_reporting(): reply with the history length after the commit.
   bool report_events = false;
-  /// Set on the transition that creates its execution (the first step, decided at start):
-  /// the record, the ExecutionStarted event, index entries, the name key and the
-  /// execution's timeout timer go in with it, and it has no guard. When an execution
+  /// Set on the transition that creates its execution (a STANDARD one's first step,
+  /// decided at start, or an EXPRESS one, ended already): the record, the
+  /// ExecutionStarted event, index entries, the name key and the execution's timeout
+  /// timer go in with it, and it has no guard. When an execution
   /// of that name exists already, nothing is written (CommitOutcome::Exists).
   struct Create {
     std::string state_machine;
