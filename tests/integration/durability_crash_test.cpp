@@ -26,9 +26,14 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using namespace switchyard::testing;
 
+// The first call takes this long, so a router killed while executions start holds some (a start
+// commits its first step in the gateway: the routers' work begins with that call). Longer in a
+// sanitizer build, where fewer executions start per second.
+constexpr int kEcho1SleepMs = scaled(50, 200);
+
 // Tasks, a short Wait, a Retry (flaky fails its first attempt), a Parallel and a Map.
 Json mixed_definition() {
-  return Json::parse(R"({
+  Json d = Json::parse(R"({
     "StartAt": "Echo1",
     "States": {
       "Echo1": {"Type": "Task", "Resource": "fn:echo", "Parameters": {"n.$": "$.n", "step": "echo1"},
@@ -49,6 +54,8 @@ Json mixed_definition() {
       "Done": {"Type": "Succeed"}
     }
   })");
+  d["States"]["Echo1"]["Parameters"]["sleepMs"] = kEcho1SleepMs;
+  return d;
 }
 
 Json mixed_input(int n) { return Json{{"n", n}, {"items", {n, n + 1, n + 2}}}; }
@@ -56,7 +63,7 @@ Json mixed_input(int n) { return Json{{"n", n}, {"items", {n, n + 1, n + 2}}}; }
 Json mixed_output(int n) {
   return Json{{"n", n},
               {"items", {n, n + 1, n + 2}},
-              {"e1", {{"n", n}, {"step", "echo1"}}},
+              {"e1", {{"n", n}, {"sleepMs", kEcho1SleepMs}, {"step", "echo1"}}},
               {"flaky", {{"attempt", 1}, {"n", n}}},
               {"fan", {{{"a", n}}, {{"b", n}}}},
               {"each", {{{"item", n}}, {{"item", n + 1}}, {{"item", n + 2}}}}};
