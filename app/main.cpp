@@ -145,6 +145,9 @@ int serve(const app::Settings& settings) {
   if (settings.has("retention-seconds")) {
     options.retention = std::chrono::seconds{std::stoll(settings.get("retention-seconds"))};
   }
+  if (settings.has("start-hold-ms")) {
+    options.start_hold = std::chrono::milliseconds{std::stoll(settings.get("start-hold-ms"))};
+  }
   if (settings.has("index-sweep-ms")) {
     options.index_sweep = std::chrono::milliseconds{std::stoll(settings.get("index-sweep-ms"))};
   }
@@ -258,6 +261,7 @@ int main(int argc, char** argv) {
                                                       "callback-url",
                                                       "consumer",
                                                       "lease-ms",
+                                                      "start-hold-ms",
                                                       "namespace",
                                                       "retention-seconds",
                                                       "index-sweep-ms",

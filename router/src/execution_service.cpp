@@ -475,7 +475,8 @@ ExecutionService::ExecutionService(asio::any_io_executor ex, store::ExecutionSto
       definitions_(definitions),
       invoker_(invoker),
       options_(options),
-      notifier_(ex) {}
+      notifier_(ex),
+      admission_(executions, options.start_hold) {}
 
 // ---- state machines ------------------------------------------------------------
 
@@ -503,6 +504,7 @@ asio::awaitable<ExecutionService::PutResult> ExecutionService::put_state_machine
 
 asio::awaitable<Result<StartResult>> ExecutionService::start(const std::string& state_machine, const Json& input,
                                                              const std::string& name) {
+  co_await admission_.admit();
   auto sm = co_await state_machines_.head(state_machine);  // (not the definition: the cache has it parsed)
   if (!sm) {
     co_return Error{"NotFound", "state machine '" + state_machine + "' does not exist"};

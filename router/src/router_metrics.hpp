@@ -20,6 +20,9 @@ struct RouterMetrics {
   metrics::HistogramFamily& task_call_seconds;  ///< {outcome}: function call latency, cold starts included
   metrics::CounterFamily& callbacks;            ///< {kind, outcome}: /v1/tasks/{token}/{kind} answers
   metrics::Counter& index_entries_swept;        ///< expired executions' ids removed from sy:xs / sy:xs:<name>
+  metrics::Counter& timer_polls_behind;         ///< timer polls that found this router behind (admission.hpp)
+  metrics::Counter& starts_held;                ///< starts held back while routers were behind on timers
+  metrics::Counter& start_hold_seconds;         ///< the time those starts were held, summed
 
   static RouterMetrics& get() {
     auto& r = metrics::default_registry();
@@ -48,6 +51,14 @@ struct RouterMetrics {
         r.counter("switchyard_index_entries_swept_total",
                   "Ids of expired executions removed from the execution indexes by this router.")
             .get(),
+        r.counter("switchyard_timer_polls_behind_total",
+                  "Timer polls that found this router behind (timers taken late or a full batch): new starts "
+                  "are held back meanwhile.")
+            .get(),
+        r.counter("switchyard_starts_held_total",
+                  "Execution starts held back while routers were behind on due timers.")
+            .get(),
+        r.counter("switchyard_start_hold_seconds_total", "Time execution starts were held back, summed.").get(),
     };
     return m;
   }

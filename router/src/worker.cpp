@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "router_metrics.hpp"
+#include "switchyard/router/admission.hpp"
 #include "switchyard/router/clock.hpp"
 #include "switchyard/store/keys.hpp"
 
@@ -179,11 +180,16 @@ asio::awaitable<void> Worker::timer_loop() {
       }
       RouterMetrics::get().timers_fired.inc(static_cast<double>(fired.size()));
       int64_t taken = now_ms();
+      int64_t max_late = 0;
       for (const auto& item : fired) {
-        double late = static_cast<double>(std::max<int64_t>(0, taken - item.due_ms)) / 1000.0;
-        RouterMetrics::get().timer_lateness.with({item.kind}).observe(late);
+        int64_t late = std::max<int64_t>(0, taken - item.due_ms);
+        max_late = std::max(max_late, late);
+        RouterMetrics::get().timer_lateness.with({item.kind}).observe(static_cast<double>(late) / 1000.0);
       }
       bool more = static_cast<int>(fired.size()) >= options_.timer_batch;
+      if (take > 0) {  // (no room to take any: nothing learnt, the flag stays as it is)
+        co_await signal_behind(timers_behind(max_late, more, options_.timer_poll));
+      }
       // A burst (not a trickle: a few timers every poll must not cap new work for good) makes
       // read_loop hold back new work until a poll finds fewer: wake-ups are due now, starts can queue.
       timers_due_ = static_cast<int>(fired.size()) >= std::max(1, options_.max_in_flight / 8) ||
@@ -198,6 +204,24 @@ asio::awaitable<void> Worker::timer_loop() {
       std::cerr << "switchyard: firing timers failed: " << e.what() << "\n";
     }
     co_await sleep_for(options_.timer_poll);
+  }
+}
+
+asio::awaitable<void> Worker::signal_behind(bool behind) {
+  // Raised again before half its life is over while still behind; lowered at once on catching up
+  // (with several routers, one catching up lowers the others' flag until their next poll).
+  auto ttl = timers_behind_ttl(options_.timer_poll);
+  int64_t now = now_ms();
+  if (behind) {
+    RouterMetrics::get().timer_polls_behind.inc();
+    if (!behind_raised_ || now - behind_raised_at_ >= ttl.count() / 2) {
+      co_await service_.executions().set_timers_behind(true, ttl);
+      behind_raised_ = true;
+      behind_raised_at_ = now;
+    }
+  } else if (behind_raised_) {
+    behind_raised_ = false;
+    co_await service_.executions().set_timers_behind(false, ttl);
   }
 }
 

@@ -512,6 +512,28 @@ asio::awaitable<void> ExecutionStore::drop(const WorkItem& item) {
   (co_await redis_.command(std::move(args5))).check();
 }
 
+asio::awaitable<void> ExecutionStore::set_timers_behind(bool behind, std::chrono::milliseconds ttl) {
+  // (Built by push_back: g++ 12 miscompiles a braced list of literals in a coroutine.)
+  std::vector<std::string> args;
+  args.push_back(behind ? "SET" : "DEL");
+  args.push_back(str(keys::kTimersBehind));
+  if (behind) {
+    args.push_back("1");
+    args.push_back("PX");
+    args.push_back(std::to_string(ttl.count()));
+  }
+  (co_await redis_.command(std::move(args))).check();
+}
+
+asio::awaitable<bool> ExecutionStore::timers_behind() {
+  std::vector<std::string> args;
+  args.push_back("EXISTS");
+  args.push_back(str(keys::kTimersBehind));
+  Reply r = co_await redis_.command(std::move(args));
+  r.check();
+  co_return r.integer > 0;
+}
+
 asio::awaitable<std::vector<WorkItem>> ExecutionStore::fire_timers(int64_t now_ms, int limit,
                                                                   int64_t lease_until_ms) {
   std::vector<std::string> keys{str(keys::kTimers)};

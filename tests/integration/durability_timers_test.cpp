@@ -28,7 +28,9 @@ int64_t timestamp_of(const std::vector<Json>& h, const std::string& type) {
 TEST(DurabilityTimers, ParkedWaitsFireAfterAllRoutersAreKilledAndRestarted) {
   const int n = scaled(1200, 400);
   const int64_t wait_ms = 3000;
-  Cluster c;
+  ClusterOptions options;
+  options.router_metrics = true;
+  Cluster c(options);
   c.deploy("nap", Json::parse(R"({
     "StartAt": "Nap",
     "States": {
@@ -58,6 +60,7 @@ TEST(DurabilityTimers, ParkedWaitsFireAfterAllRoutersAreKilledAndRestarted) {
   // Down for 3.5 s: (nearly) every timer comes due while no router runs, so the new
   // routers start with a backlog of due timers.
   std::this_thread::sleep_for(milliseconds{3500});
+  int64_t sets_before = c.redis().command_calls("set");
   int64_t restart_ms = wall_ms();
   for (size_t i = 0; i < c.router_count(); ++i) {
     c.router(i).start();
@@ -90,7 +93,47 @@ TEST(DurabilityTimers, ParkedWaitsFireAfterAllRoutersAreKilledAndRestarted) {
   // Generous: new processes start, connect and drain a backlog on 2 shared cores.
   EXPECT_LT(max, 10000);
   EXPECT_EQ(c.redis().cli_int("ZCARD sy:timers"), 0);
+  // Seconds-late timers: the routers said they were behind (which holds new starts back,
+  // router/admission.hpp), and lowered the flag once they had caught up.
+  double behind = 0;
+  for (size_t i = 0; i < c.router_count(); ++i) {
+    behind += c.router(i).metric("switchyard_timer_polls_behind_total");
+  }
+  EXPECT_GT(behind, 0);
+  EXPECT_GT(c.redis().command_calls("set"), sets_before) << "the flag was never raised in Redis";
+  EXPECT_TRUE(wait_until([&] { return c.redis().cli_int("EXISTS sy:timers:behind") == 0; }, seconds{10}));
   EXPECT_EQ(c.health(), "") << "a process died or reported a sanitizer error on its own";
+}
+
+// The gateway's side of it: while a router says it is behind on due timers (the flag set here
+// as a router sets it), a new start waits; it goes on when the flag is lowered.
+TEST(DurabilityTimers, NewStartsWaitWhileRoutersAreBehindOnTimers) {
+  ClusterOptions options;
+  options.routers = 1;
+  options.gateway_args = {"--start-hold-ms", "20000"};
+  Cluster c(options);
+  c.deploy("quick", Json::parse(R"({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}})"));
+  c.redis().cli("SET sy:timers:behind 1 PX 60000");
+  std::string id;
+  std::string error;
+  std::thread starter([&] {
+    try {
+      id = c.start("quick", Json{{"k", 1}});
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  });
+  std::this_thread::sleep_for(milliseconds{500});
+  EXPECT_EQ(c.redis().cli_int("ZCARD sy:xs"), 0) << "started while the routers were behind";
+  c.redis().cli("DEL sy:timers:behind");
+  starter.join();
+  ASSERT_TRUE(error.empty()) << error;
+  EXPECT_EQ(c.describe(id).value("status", ""), "SUCCEEDED") << c.logs();
+  EXPECT_EQ(c.gateway().metric("switchyard_starts_held_total"), 1);
+  // With the flag down a start is not held.
+  c.start("quick", Json{{"k", 2}});
+  EXPECT_EQ(c.gateway().metric("switchyard_starts_held_total"), 1);
+  EXPECT_EQ(c.health(), "");
 }
 
 }  // namespace

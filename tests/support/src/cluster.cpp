@@ -217,10 +217,11 @@ std::string ServeProcess::log() const {
 }
 
 double ServeProcess::metric(const std::string& series) const {
-  if (metrics_port_ <= 0) {
+  int port = metrics_port_ > 0 ? metrics_port_ : port_;  // a gateway's API port serves /metrics too
+  if (port <= 0) {
     return 0;
   }
-  auto r = http_request(metrics_port_, "GET", "/metrics", "", {}, milliseconds{5000});
+  auto r = http_request(port, "GET", "/metrics", "", {}, milliseconds{5000});
   // Prometheus text: "<series> <value>" per line.
   std::istringstream in(r.body);
   std::string line;

@@ -25,6 +25,7 @@
 #include "switchyard/asl/interpreter.hpp"
 #include "switchyard/asl/problem.hpp"
 #include "switchyard/common/result.hpp"
+#include "switchyard/router/admission.hpp"
 #include "switchyard/router/definitions.hpp"
 #include "switchyard/router/invoker.hpp"
 #include "switchyard/router/options.hpp"
@@ -156,6 +157,7 @@ class ExecutionService {
   Invoker& invoker_;
   const RouterOptions& options_;
   FinishNotifier notifier_;
+  StartAdmission admission_;  // new starts wait while routers are behind on timers
   LocalWorker* local_ = nullptr;
 };
 

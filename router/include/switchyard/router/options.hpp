@@ -16,6 +16,9 @@ struct RouterOptions {
   std::chrono::milliseconds lease{15000};  ///< work held longer by a silent router is reclaimed by another
   std::chrono::milliseconds timer_poll{20};  ///< timer lateness bound (plus Redis latency)
   int timer_batch = 1000;                    ///< timers moved to the work stream per poll
+  /// A new start waits at most this long while routers are behind on due timers (admission.hpp;
+  /// serve --start-hold-ms; 0: never).
+  std::chrono::milliseconds start_hold{100};
   std::chrono::seconds retention{7 * 24 * 3600};  ///< finished executions expire after this long
   /// How often the execution indexes (sy:xs, sy:xs:<name>) are swept of expired ids (serve --index-sweep-ms).
   std::chrono::milliseconds index_sweep{30000};

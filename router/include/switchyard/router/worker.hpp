@@ -39,6 +39,8 @@ class Worker : public ExecutionService::LocalWorker {
   boost::asio::awaitable<void> timer_loop();
   boost::asio::awaitable<void> sweep_loop();
   boost::asio::awaitable<void> sweep_indexes();
+  /// Raises or lowers the "behind on timers" flag that holds new starts back (admission.hpp).
+  boost::asio::awaitable<void> signal_behind(bool behind);
   void dispatch(store::WorkItem item) { dispatch(std::move(item), nullptr); }
   /// Runs `item` (and the steps its commits lease) as one coroutine; `timer`: a fired timer,
   /// which holds back the reading of new work while it runs.
@@ -52,6 +54,8 @@ class Worker : public ExecutionService::LocalWorker {
   std::map<std::string, int64_t> sweep_cursors_;  // index key -> the rank its next window starts at
   int timers_in_flight_ = 0;
   bool timers_due_ = false;  // the last timer poll found a burst of due timers: more are likely
+  bool behind_raised_ = false;    // this router raised the flag (and has not lowered it)
+  int64_t behind_raised_at_ = 0;  // when it last did (ms)
   bool stopping_ = false;
 };
 

@@ -174,6 +174,10 @@ class ExecutionStore {
   /// Takes up to `limit` due timers as leases of the caller until `lease_until_ms`: work
   /// items whose id is the lease (the timer member), to process at once.
   boost::asio::awaitable<std::vector<WorkItem>> fire_timers(int64_t now_ms, int limit, int64_t lease_until_ms);
+  /// Raises (for `ttl`, unless raised again) or lowers the "routers are behind on timers" flag.
+  boost::asio::awaitable<void> set_timers_behind(bool behind, std::chrono::milliseconds ttl);
+  /// Whether some router raised that flag and it has not expired or been lowered.
+  boost::asio::awaitable<bool> timers_behind();
 
   /// Completes/fails/heartbeats a callback step (complete_task.lua). Returns
   /// "ok", "unknown", "used", "expired" or "finished".

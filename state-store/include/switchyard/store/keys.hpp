@@ -13,6 +13,8 @@
 ///   sy:xn:<name>:<execname>    string execution name -> id (idempotent start)
 ///   sy:work                    stream work items, consumer group "routers"
 ///   sy:timers                  zset   "exec|run|version|kind" by due time (ms)
+///   sy:timers:behind           string set (expiring by itself) while a router takes due timers late:
+///                                     new starts are held back meanwhile (router/admission.hpp)
 ///   sy:tok:<token>             hash   a callback task token
 ///   sy:done                    pubsub execution ids as they finish (for observers: the load driver
 ///                                     sees finishes on any router through it)
@@ -30,6 +32,7 @@ namespace switchyard::store::keys {
 inline constexpr std::string_view kWork = "sy:work";
 inline constexpr std::string_view kWorkGroup = "routers";
 inline constexpr std::string_view kTimers = "sy:timers";
+inline constexpr std::string_view kTimersBehind = "sy:timers:behind";
 inline constexpr std::string_view kStateMachines = "sy:sm";
 inline constexpr std::string_view kExecutions = "sy:xs";
 inline constexpr std::string_view kDeletedStateMachines = "sy:xsd";

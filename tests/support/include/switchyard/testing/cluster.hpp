@@ -83,7 +83,8 @@ class ServeProcess {
   pid_t pid() const;
   int port() const { return port_; }
   int metrics_port() const { return metrics_port_; }
-  /// One sample of its GET /metrics, e.g. metric("switchyard_commits_rejected_total{reason=\"stale\"}");
+  /// One sample of its GET /metrics (a router's --metrics-listen, else a gateway's API port),
+  /// e.g. metric("switchyard_commits_rejected_total{reason=\"stale\"}"); 0 when absent.
   /// 0 when absent or unreachable.
   double metric(const std::string& series) const;
   /// The consumer name of the current incarnation ("" for a gateway).
