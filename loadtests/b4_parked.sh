@@ -32,8 +32,8 @@ held=$(gw_metric switchyard_starts_held_total); held_s=$(gw_metric switchyard_st
 parked=$(( $(jget "$out" .parked_after_start) - $(jget "$out" .parked_at_once) ))
 if [ "$parked" -ge "$(jget "$out" .executions)" ]; then overlap="all parked before the first was due"; else
   overlap="wake-ups overlapping the starts: $parked parked after the last start"; fi
-line=$(printf 'B4 %s executions in a %s s Wait (1 gateway, 1 router; %s), %s woken, started at %s/s: Redis %s B/parked execution (used_memory delta over %s executions parked at once in a 1 h Wait), %s B/execution (used_memory delta / N, after all woke), %s B/parked execution (MEMORY USAGE sample); router RSS peak %s MB; wake-up lateness p50 %s ms, p99 %s ms, max %s ms (work stream backlog peak %s items; router CPU %s cores, runnable but waiting for a CPU %s cores; CPU cores while the starts ran: redis %s, gateway %s, router %s; starts held back while the router was behind: %s, %.1f s in all)' \
-  "$(jget "$out" .executions)" "$WAIT_S" "$overlap" "$(jget "$out" .finished)" "$(jget "$out" .starts_per_s)" \
+line=$(printf 'B4 %s executions in a %s s Wait (1 gateway, 1 router%s; %s), %s woken, started at %s/s: Redis %s B/parked execution (used_memory delta over %s executions parked at once in a 1 h Wait), %s B/execution (used_memory delta / N, after all woke), %s B/parked execution (MEMORY USAGE sample); router RSS peak %s MB; wake-up lateness p50 %s ms, p99 %s ms, max %s ms (work stream backlog peak %s items; router CPU %s cores, runnable but waiting for a CPU %s cores; CPU cores while the starts ran: redis %s, gateway %s, router %s; starts held back while the router was behind: %s, %.1f s in all)' \
+  "$(jget "$out" .executions)" "$WAIT_S" "${SERVE_ARGS:+, serve $SERVE_ARGS}" "$overlap" "$(jget "$out" .finished)" "$(jget "$out" .starts_per_s)" \
   "$(jget "$out" .redis_bytes_per_parked_execution_used_memory)" "$(jget "$out" .parked_at_once)" \
   "$(jget "$out" .redis_bytes_per_execution)" "$(jget "$out" .redis_bytes_per_parked_execution)" \
   "$(jget "$out" .router_rss_peak_mb)" "$(jget "$out" .lateness_ms.p50)" "$(jget "$out" .lateness_ms.p99)" \
