@@ -28,7 +28,7 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DSWITCHYARD_TESTS=
 FROM debian:12-slim
 ARG WITH_REDIS=0
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libhiredis0.14 libyaml-cpp0.7 libssl3 libjemalloc2 ca-certificates \
+ && apt-get install -y --no-install-recommends libhiredis0.14 libyaml-cpp0.7 libssl3 libjemalloc2 ca-certificates tzdata \
  && if [ "$WITH_REDIS" = "1" ]; then apt-get install -y --no-install-recommends redis-server; fi \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/switchyard /usr/local/bin/switchyard

@@ -11,6 +11,7 @@ packages=(
   libjemalloc2                # switchyard's allocator when present (redis-server needs it too)
   libgtest-dev libgmock-dev   # tests
   curl wrk                    # the tour and the benchmarks
+  tzdata                      # IANA time zones of schedule triggers (/usr/share/zoneinfo)
 )
 missing=()
 for p in "${packages[@]}"; do

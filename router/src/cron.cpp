@@ -304,6 +304,48 @@ std::optional<sys_seconds> CronSchedule::last_fire_at_or_before(sys_seconds t, s
   return std::nullopt;
 }
 
+// Zones whose offset changes: the matching wall-clock minutes, in order, each at its first
+// occurrence (a skipped one has none). First occurrences rise with the wall-clock time, so the
+// next fire after t is the first match whose instant is after t, and the last one at or before
+// t the first match, going down, whose instant is not after t.
+namespace {
+// A zone's offset moves by at most a few hours (2 h is the largest daylight saving shift).
+constexpr auto kMaxShift = hours{3};
+// Matches skipped or repeated around one change: at most a few hours of minutes.
+constexpr int kMaxSkips = 4 * 60 * 2;
+}  // namespace
+
+std::optional<sys_seconds> CronSchedule::next_fire_after(sys_seconds t, const TimeZone& zone) const {
+  if (auto fixed = zone.fixed_offset()) {
+    return next_fire_after(t, *fixed);
+  }
+  auto local = next_fire_after(t + zone.offset_at(t), seconds{0});
+  for (int k = 0; local && k < kMaxSkips; ++k) {
+    auto u = zone.to_utc(*local);
+    if (u && *u > t) {
+      return u;
+    }
+    local = next_fire_after(*local, seconds{0});
+  }
+  return std::nullopt;
+}
+
+std::optional<sys_seconds> CronSchedule::last_fire_at_or_before(sys_seconds t, const TimeZone& zone) const {
+  if (auto fixed = zone.fixed_offset()) {
+    return last_fire_at_or_before(t, *fixed);
+  }
+  // From above the wall-clock time: just after the clock fell back, earlier instants read later.
+  auto local = last_fire_at_or_before(t + zone.offset_at(t) + kMaxShift, seconds{0});
+  for (int k = 0; local && k < kMaxSkips + 3 * 60; ++k) {
+    auto u = zone.to_utc(*local);
+    if (u && *u <= t) {
+      return u;
+    }
+    local = last_fire_at_or_before(*local - minutes{1}, seconds{0});
+  }
+  return std::nullopt;
+}
+
 Result<seconds> parse_utc_offset(std::string_view tz) {
   if (tz == "UTC" || tz == "Etc/UTC" || tz == "GMT" || tz == "Etc/GMT" || tz == "Z") {
     return seconds{0};
@@ -336,9 +378,7 @@ Result<seconds> parse_utc_offset(std::string_view tz) {
   }
   return Error{"InvalidTimezone",
                "time zone '" + std::string(tz) +
-                   "' is not supported: use \"UTC\" or a fixed UTC offset such as \"+02:00\" (IANA zone names "
-                   "with daylight saving need the C++20 time zone database, which this build's standard "
-                   "library (libstdc++ 12) lacks)"};
+                   "' is not UTC or a fixed UTC offset such as \"+02:00\""};
 }
 
 std::string iso_minute(sys_seconds t) {

@@ -92,7 +92,7 @@ asio::awaitable<int> Scheduler::tick(sys_seconds now) {
   }
   int created = 0;
   for (auto& e : entries_) {
-    auto due = e.trigger.cron.last_fire_at_or_before(now, e.trigger.utc_offset);
+    auto due = e.trigger.cron.last_fire_at_or_before(now, e.trigger.zone);
     if (!due) {
       continue;
     }

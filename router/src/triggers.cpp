@@ -111,8 +111,8 @@ void validate_schedule(const Json& t, const std::string& at, asl::Problems& out)
   }
   if (t.contains("timezone")) {
     if (!t["timezone"].is_string()) {
-      out.push_back({at + "/timezone", "timezone must be a string such as \"UTC\""});
-    } else if (auto z = parse_utc_offset(t["timezone"].get<std::string>()); !z) {
+      out.push_back({at + "/timezone", "timezone must be a string such as \"UTC\" or \"Europe/Berlin\""});
+    } else if (auto z = TimeZone::named(t["timezone"].get<std::string>()); !z) {
       out.push_back({at + "/timezone", z.error().cause});
     }
   }
@@ -197,15 +197,15 @@ std::vector<ScheduleTrigger> schedules_of(const Json& triggers) {
       continue;
     }
     auto cron = CronSchedule::parse(t["cron"].get<std::string>());
-    auto off = parse_utc_offset(str_of(t, "timezone").empty() ? "UTC" : str_of(t, "timezone"));
-    if (!cron || !off) {
+    auto zone = TimeZone::named(str_of(t, "timezone").empty() ? "UTC" : str_of(t, "timezone"));
+    if (!cron || !zone) {
       continue;  // stored before a validation rule existed: skip rather than guess
     }
     ScheduleTrigger s;
     s.index = i;
     s.cron_text = t["cron"].get<std::string>();
     s.cron = *cron;
-    s.utc_offset = *off;
+    s.zone = *zone;
     s.input = t.contains("input") ? t["input"] : Json::object();
     out.push_back(std::move(s));
   }

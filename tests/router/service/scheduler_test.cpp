@@ -108,6 +108,23 @@ TEST_F(SchedulerTest, FiresDueMinutesOnceAndOnlyTheLatestMissedOne) {
   EXPECT_EQ(runs["schedule-20300101T1120Z"], Json({{"tick", 1}}));
 }
 
+// A schedule in an IANA zone follows its wall clock through daylight saving: 02:30 in Berlin
+// fires once on the night the clock falls back (2030-10-27, 03:00 CEST -> 02:00 CET).
+TEST_F(SchedulerTest, ASchedulesTimeZoneIsItsWallClock) {
+  ASSERT_TRUE(
+      put("nightly", R"([{"type": "schedule", "cron": "30 2 * * *", "timezone": "Europe/Berlin"}])").problems.empty());
+  Scheduler s(ioc_.get_executor(), service_, state_machines_, redis_, options_);
+  sys_days night = year{2030} / 10 / 27;
+  EXPECT_EQ(run(ioc_, s.tick(night + minutes{29})), 0);
+  EXPECT_EQ(run(ioc_, s.tick(night + minutes{30} + seconds{10})), 1);  // 02:30 CEST
+  EXPECT_EQ(run(ioc_, s.tick(night + hours{1} + minutes{30} + seconds{10})), 0);  // 02:30 CET: the same time again
+  EXPECT_EQ(run(ioc_, s.tick(night + days{1} + hours{1} + minutes{30} + seconds{10})), 1);  // 02:30 CET next night
+  auto runs = executions_of("nightly");
+  EXPECT_EQ(runs.size(), 2U);
+  EXPECT_EQ(runs.count("schedule-20301027T0030Z"), 1U);
+  EXPECT_EQ(runs.count("schedule-20301028T0130Z"), 1U);
+}
+
 TEST_F(SchedulerTest, RestartedRouterResumesFromTheStoredLastMinute) {
   ASSERT_TRUE(put("hourly", R"([{"type": "schedule", "cron": "0 * * * *"}])").problems.empty());
   {

@@ -4,12 +4,14 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <vector>
 
 namespace {
 
 using switchyard::router::CronSchedule;
 using switchyard::router::iso_minute;
 using switchyard::router::parse_utc_offset;
+using switchyard::router::TimeZone;
 using namespace std::chrono;
 
 // "2024-01-01T10:07:30Z" -> sys_seconds
@@ -195,6 +197,89 @@ TEST(Cron, TimezonesAreUtcOrFixedOffsets) {
     } else {
       ASSERT_TRUE(off) << c.tz;
       EXPECT_EQ(off->count(), c.seconds) << c.tz;
+    }
+  }
+}
+
+TEST(Cron, IanaZonesSkipWhatTheClockSkipsAndFireRepeatedTimesOnce) {
+  struct Case {
+    const char* cron;
+    const char* tz;
+    const char* after;
+    const char* want;
+  };
+  const Case cases[] = {
+      // Berlin, spring forward on 2026-03-29 (02:00 CET -> 03:00 CEST): 02:30 does not exist that day.
+      {"30 2 * * *", "Europe/Berlin", "2026-03-27T02:00:00Z", "2026-03-28T01:30:00Z"},
+      {"30 2 * * *", "Europe/Berlin", "2026-03-28T01:30:00Z", "2026-03-30T00:30:00Z"},
+      {"0 3 * * *", "Europe/Berlin", "2026-03-28T02:00:00Z", "2026-03-29T01:00:00Z"},
+      {"* * * * *", "Europe/Berlin", "2026-03-29T00:59:00Z", "2026-03-29T01:00:00Z"},  // 01:59 CET, 03:00 CEST
+      // Fall back on 2026-10-25 (03:00 CEST -> 02:00 CET): 02:30 shows twice and fires once.
+      {"30 2 * * *", "Europe/Berlin", "2026-10-24T23:59:00Z", "2026-10-25T00:30:00Z"},
+      {"30 2 * * *", "Europe/Berlin", "2026-10-25T00:30:00Z", "2026-10-26T01:30:00Z"},
+      {"* * * * *", "Europe/Berlin", "2026-10-25T00:59:00Z", "2026-10-25T02:00:00Z"},  // 02:00-02:59 CET again
+      // New York, 09:00 local: 14:00Z in winter, 13:00Z from the second Sunday of March.
+      {"0 9 * * *", "America/New_York", "2026-03-06T15:00:00Z", "2026-03-07T14:00:00Z"},
+      {"0 9 * * *", "America/New_York", "2026-03-07T15:00:00Z", "2026-03-08T13:00:00Z"},
+      {"0 9 * * 1-5", "America/New_York", "2026-10-30T13:00:00Z", "2026-11-02T14:00:00Z"},
+      // Sydney (southern hemisphere) and a zone without daylight saving.
+      {"0 8 * * *", "Australia/Sydney", "2026-01-10T00:00:00Z", "2026-01-10T21:00:00Z"},
+      {"0 8 * * *", "Australia/Sydney", "2026-07-10T00:00:00Z", "2026-07-10T22:00:00Z"},
+      {"15 10 * * *", "Asia/Kolkata", "2026-06-01T00:00:00Z", "2026-06-01T04:45:00Z"},
+  };
+  for (const auto& c : cases) {
+    auto cron = CronSchedule::parse(c.cron);
+    auto zone = TimeZone::named(c.tz);
+    ASSERT_TRUE(cron && zone) << c.cron << " " << c.tz;
+    EXPECT_EQ(show(cron->next_fire_after(at(c.after), *zone)), c.want) << c.cron << " " << c.tz << " after "
+                                                                        << c.after;
+  }
+  const Case last[] = {
+      // Just after the clock fell back (02:10 CET, 01:10Z), the last fire of "50 2" was 02:50 CEST (00:50Z).
+      {"50 2 * * *", "Europe/Berlin", "2026-10-25T01:10:00Z", "2026-10-25T00:50:00Z"},
+      {"30 2 * * *", "Europe/Berlin", "2026-10-25T01:45:00Z", "2026-10-25T00:30:00Z"},
+      {"30 2 * * *", "Europe/Berlin", "2026-03-29T12:00:00Z", "2026-03-28T01:30:00Z"},
+      {"0 9 * * *", "America/New_York", "2026-03-08T13:00:00Z", "2026-03-08T13:00:00Z"},
+  };
+  for (const auto& c : last) {
+    auto cron = CronSchedule::parse(c.cron);
+    auto zone = TimeZone::named(c.tz);
+    ASSERT_TRUE(cron && zone) << c.cron << " " << c.tz;
+    EXPECT_EQ(show(cron->last_fire_at_or_before(at(c.after), *zone)), c.want) << c.cron << " at " << c.after;
+  }
+}
+
+// Against the definition, minute by minute around both of Berlin's changes in 2026: a minute
+// fires when its wall-clock time matches and has not shown on the clock before.
+TEST(Cron, IanaZoneFiresMatchAWalkOverEveryMinute) {
+  auto zone = TimeZone::named("Europe/Berlin");
+  ASSERT_TRUE(zone);
+  for (const char* expr : {"30 2 * * *", "*/7 * * * *", "0 * * * *", "59 1,2 * * *", "0 2 * * 0"}) {
+    auto cron = CronSchedule::parse(expr);
+    ASSERT_TRUE(cron) << expr;
+    for (const char* from : {"2026-03-28T12:00:00Z", "2026-10-24T12:00:00Z"}) {
+      sys_seconds start = at(from);
+      std::vector<sys_seconds> walked;
+      sys_seconds seen_max = start + zone->offset_at(start);  // the latest wall-clock time shown so far
+      for (sys_seconds u = start + minutes{1}; u < start + hours{48}; u += minutes{1}) {
+        sys_seconds local = u + zone->offset_at(u);
+        if (local > seen_max) {
+          seen_max = local;
+          if (cron->matches(local)) {
+            walked.push_back(u);
+          }
+        }
+      }
+      std::vector<sys_seconds> chained;
+      for (auto t = cron->next_fire_after(start, *zone); t && *t < start + hours{48};
+           t = cron->next_fire_after(*t, *zone)) {
+        chained.push_back(*t);
+      }
+      ASSERT_EQ(chained.size(), walked.size()) << expr << " from " << from;
+      for (size_t k = 0; k < walked.size(); ++k) {
+        EXPECT_EQ(show(chained[k]), show(walked[k])) << expr << " from " << from;
+        EXPECT_EQ(show(cron->last_fire_at_or_before(walked[k] + seconds{59}, *zone)), show(walked[k])) << expr;
+      }
     }
   }
 }

@@ -9,9 +9,9 @@
 /// day-of-month and day-of-week are restricted (neither field starts with `*`)
 /// a day matches when EITHER matches; otherwise both must match.
 ///
-/// Times are minutes in a zone with a fixed UTC offset ("UTC" or "+02:00"):
-/// libstdc++ 12 has no std::chrono::locate_zone, so IANA zones with daylight
-/// saving are not supported (rejected at PUT with a clear message).
+/// Fields are evaluated on the wall clock of the trigger's time zone (timezone.hpp): UTC, a
+/// fixed offset, or an IANA zone with daylight saving. As in EventBridge Scheduler, a time the
+/// clock skips (spring forward) does not fire that day, and one it repeats (fall back) fires once.
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "switchyard/common/result.hpp"
+#include "switchyard/router/timezone.hpp"
 
 namespace switchyard::router {
 
@@ -34,6 +35,10 @@ class CronSchedule {
   /// The last matching minute at or before `t` (its start), or nullopt when none within 10 years.
   std::optional<std::chrono::sys_seconds> last_fire_at_or_before(std::chrono::sys_seconds t,
                                                                  std::chrono::seconds utc_offset = {}) const;
+  /// The same on the wall clock of `zone` (which may skip or repeat times).
+  std::optional<std::chrono::sys_seconds> next_fire_after(std::chrono::sys_seconds t, const TimeZone& zone) const;
+  std::optional<std::chrono::sys_seconds> last_fire_at_or_before(std::chrono::sys_seconds t,
+                                                                 const TimeZone& zone) const;
   /// Whether the minute containing local time `local` matches.
   bool matches(std::chrono::sys_seconds local) const;
 

@@ -5,7 +5,7 @@
 ///   {"type": "webhook", "name": "<hook>", "auth": {"scheme": "github" | "standard-webhooks" | "token",
 ///    "secretFrom": {"env": "NAME"} | {"file": "PATH"}}, "format": "raw" | "alertmanager"}
 ///   {"type": "cloudevent", "eventType": "<ce type>", "source": "<optional ce source>"}
-///   {"type": "schedule", "cron": "<5 fields>", "timezone": "UTC", "input": {...}}
+///   {"type": "schedule", "cron": "<5 fields>", "timezone": "UTC" | "+02:00" | "Europe/Berlin", "input": {...}}
 ///
 /// A webhook must have auth (an open endpoint that starts executions is a
 /// hazard); "format" defaults to "raw", "timezone" to "UTC", "input" to {}.
@@ -33,7 +33,7 @@ struct ScheduleTrigger {
   size_t index = 0;  ///< position in the triggers array (part of its identity)
   std::string cron_text;
   CronSchedule cron;
-  std::chrono::seconds utc_offset{0};
+  TimeZone zone = TimeZone::fixed(std::chrono::seconds{0});  ///< "timezone" (default UTC)
   Json input = Json::object();
 };
 
