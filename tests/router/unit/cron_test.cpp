@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <vector>
 
+#include "switchyard/testing/utc.hpp"
+
 namespace {
 
 using switchyard::router::CronSchedule;
@@ -14,32 +16,8 @@ using switchyard::router::parse_utc_offset;
 using switchyard::router::TimeZone;
 using namespace std::chrono;
 
-// "2024-01-01T10:07:30Z" -> sys_seconds
-sys_seconds at(const char* s) {
-  int y = 0;
-  unsigned mo = 0;
-  unsigned d = 0;
-  int h = 0;
-  int mi = 0;
-  int se = 0;
-  EXPECT_EQ(std::sscanf(s, "%d-%u-%uT%d:%d:%dZ", &y, &mo, &d, &h, &mi, &se), 6) << s;
-  return sys_days{year{y} / month{mo} / day{d}} + hours{h} + minutes{mi} + seconds{se};
-}
-
-std::string show(std::optional<sys_seconds> t) {
-  if (!t) {
-    return "never";
-  }
-  auto day = floor<days>(*t);
-  year_month_day ymd{day};
-  hh_mm_ss hms{*t - day};
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-                static_cast<int>(hms.seconds().count()));
-  return buf;
-}
+sys_seconds at(const char* s) { return switchyard::testing::utc(s); }
+std::string show(std::optional<sys_seconds> t) { return switchyard::testing::show_utc(t); }
 
 struct NextCase {
   const char* cron;

@@ -10,23 +10,15 @@
 #include <fstream>
 #include <unistd.h>
 
+#include "switchyard/testing/utc.hpp"
+
 namespace {
 
 using switchyard::router::PosixTz;
 using switchyard::router::TimeZone;
 using namespace std::chrono;
 
-// "2026-03-29T01:00:00Z" -> sys_seconds (also read as a local wall-clock time)
-sys_seconds at(const char* s) {
-  int y = 0;
-  unsigned mo = 0;
-  unsigned d = 0;
-  int h = 0;
-  int mi = 0;
-  int se = 0;
-  EXPECT_EQ(std::sscanf(s, "%d-%u-%uT%d:%d:%dZ", &y, &mo, &d, &h, &mi, &se), 6) << s;
-  return sys_days{year{y} / month{mo} / day{d}} + hours{h} + minutes{mi} + seconds{se};
-}
+sys_seconds at(const char* s) { return switchyard::testing::utc(s); }
 
 constexpr int64_t kH = 3600;
 
