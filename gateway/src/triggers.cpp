@@ -527,8 +527,9 @@ asio::awaitable<http::Response> TriggerEndpoints::webhook(const std::string& hoo
   }
 
   Json ids = Json::array();
+  co_await service_.admit();  // once for the request (an Alertmanager batch starts many)
   for (auto& s : starts) {
-    auto r = co_await service_.start(*owner, s.input, s.name);
+    auto r = co_await service_.start(*owner, s.input, s.name, router::ExecutionService::Hold::Admitted);
     if (!r) {
       co_return error_response(start_error_status(r.error().error), r.error().error, r.error().cause);
     }
@@ -547,6 +548,7 @@ asio::awaitable<http::Response> TriggerEndpoints::events(const http::Request& re
     co_return error_response(400, events.error().error, events.error().cause);
   }
   Json ids = Json::array();
+  co_await service_.admit();  // once for the request (a batch, several subscribers)
   for (const auto& e : *events) {
     const std::string type = e["type"].get<std::string>();
     const std::string source = e["source"].get<std::string>();
@@ -555,7 +557,7 @@ asio::awaitable<http::Response> TriggerEndpoints::events(const http::Request& re
       if (!rec || !router::matches_cloudevent(Json::parse(rec->triggers, nullptr, false), type, source)) {
         continue;
       }
-      auto r = co_await service_.start(sm, e, cloudevent_execution_name(e));
+      auto r = co_await service_.start(sm, e, cloudevent_execution_name(e), router::ExecutionService::Hold::Admitted);
       if (!r) {
         if (r.error().error == "NotFound") {
           continue;  // deleted since the index was read

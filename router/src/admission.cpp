@@ -15,8 +15,8 @@ namespace asio = boost::asio;
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
-bool timers_behind(int64_t max_lateness_ms, bool batch_full, milliseconds timer_poll) {
-  return batch_full || max_lateness_ms > 2 * timer_poll.count();
+bool timers_behind(int64_t max_lateness_ms, int fired, int burst, bool batch_full, milliseconds timer_poll) {
+  return batch_full || (fired >= burst && max_lateness_ms > 2 * timer_poll.count());
 }
 
 milliseconds timers_behind_ttl(milliseconds timer_poll) { return std::max(milliseconds{100}, 5 * timer_poll); }

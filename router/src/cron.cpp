@@ -311,8 +311,9 @@ std::optional<sys_seconds> CronSchedule::last_fire_at_or_before(sys_seconds t, s
 namespace {
 // A zone's offset moves by at most a few hours (2 h is the largest daylight saving shift).
 constexpr auto kMaxShift = hours{3};
-// Matches skipped or repeated around one change: at most a few hours of minutes.
-constexpr int kMaxSkips = 4 * 60 * 2;
+// Matches skipped or repeated around one change: at most a day and a few hours of minutes (a zone
+// that moved across the date line skipped a whole day: Pacific/Apia on 2011-12-30).
+constexpr int kMaxSkips = 28 * 60;
 }  // namespace
 
 std::optional<sys_seconds> CronSchedule::next_fire_after(sys_seconds t, const TimeZone& zone) const {
@@ -336,7 +337,7 @@ std::optional<sys_seconds> CronSchedule::last_fire_at_or_before(sys_seconds t, c
   }
   // From above the wall-clock time: just after the clock fell back, earlier instants read later.
   auto local = last_fire_at_or_before(t + zone.offset_at(t) + kMaxShift, seconds{0});
-  for (int k = 0; local && k < kMaxSkips + 3 * 60; ++k) {
+  for (int k = 0; local && k < kMaxSkips; ++k) {
     auto u = zone.to_utc(*local);
     if (u && *u <= t) {
       return u;

@@ -503,8 +503,10 @@ asio::awaitable<ExecutionService::PutResult> ExecutionService::put_state_machine
 // ---- start -------------------------------------------------------------------------
 
 asio::awaitable<Result<StartResult>> ExecutionService::start(const std::string& state_machine, const Json& input,
-                                                             const std::string& name) {
-  co_await admission_.admit();
+                                                             const std::string& name, Hold hold) {
+  if (hold == Hold::Wait) {
+    co_await admission_.admit();
+  }
   auto sm = co_await state_machines_.head(state_machine);  // (not the definition: the cache has it parsed)
   if (!sm) {
     co_return Error{"NotFound", "state machine '" + state_machine + "' does not exist"};

@@ -91,6 +91,7 @@ asio::awaitable<int> Scheduler::tick(sys_seconds now) {
     version_ = version;
   }
   int created = 0;
+  bool admitted = false;
   for (auto& e : entries_) {
     auto due = e.trigger.cron.last_fire_at_or_before(now, e.trigger.zone);
     if (!due) {
@@ -100,7 +101,12 @@ asio::awaitable<int> Scheduler::tick(sys_seconds now) {
     if (minute <= e.last) {
       continue;
     }
-    auto r = co_await service_.start(e.state_machine, e.trigger.input, schedule_execution_name(e.trigger, *due));
+    if (!admitted) {
+      co_await service_.admit();  // once per tick, not once per due schedule
+      admitted = true;
+    }
+    auto r = co_await service_.start(e.state_machine, e.trigger.input, schedule_execution_name(e.trigger, *due),
+                                     ExecutionService::Hold::Admitted);
     if (!r) {
       // Deleted meanwhile, or an input over the limit: nothing a retry would fix.
       std::cerr << "switchyard: schedule " << e.key << ": " << r.error().error << ": " << r.error().cause << "\n";

@@ -220,12 +220,25 @@ seconds PosixTz::offset_at(sys_seconds utc) const {
   if (!has_dst) {
     return std_offset;
   }
-  // Both changes of the local year (by standard time): a year's start and end are in that year.
+  // The changes of the years around (a rule's time of day may push one into the next or the
+  // previous year): the latest at or before `utc` says which time is in effect.
   int y = static_cast<int>(year_month_day{floor<days>(utc + std_offset)}.year());
-  sys_seconds begins = sys_seconds{date_of(start, y)} + start.time - std_offset;
-  sys_seconds ends = sys_seconds{date_of(end, y)} + end.time - dst_offset;
-  bool dst = begins < ends ? (utc >= begins && utc < ends)    // northern hemisphere
-                           : !(utc >= ends && utc < begins);  // southern: DST spans the new year
+  std::optional<sys_seconds> latest;
+  bool dst = false;
+  for (int k = y - 1; k <= y + 1; ++k) {
+    sys_seconds begins = sys_seconds{date_of(start, k)} + start.time - std_offset;
+    sys_seconds ends = sys_seconds{date_of(end, k)} + end.time - dst_offset;
+    // ">=": where one year's end meets the next year's start (a rule for all-year daylight
+    // saving, "EST5EDT,0/0,J365/25"), the later year's change is the one in effect.
+    if (begins <= utc && (!latest || begins >= *latest)) {
+      latest = begins;
+      dst = true;
+    }
+    if (ends <= utc && (!latest || ends >= *latest)) {
+      latest = ends;
+      dst = false;
+    }
+  }
   return dst ? dst_offset : std_offset;
 }
 
@@ -380,7 +393,9 @@ Result<TimeZone> TimeZone::named(std::string_view name) {
   bool parts_ok = chars_ok && ("/" + std::string(name) + "/").find("/./") == std::string::npos &&
                   ("/" + std::string(name) + "/").find("/../") == std::string::npos &&
                   name.find("//") == std::string_view::npos;
-  if (!parts_ok) {
+  // Files of the database that are not zones: "localtime" is the host's own setting (routers on
+  // different hosts would disagree), "posixrules" and "Factory" are internals.
+  if (!parts_ok || name == "localtime" || name == "posixrules" || name == "Factory") {
     return invalid("is not a time zone name");
   }
   // Each zone is read once per process and shared: triggers are reloaded every minute.
@@ -420,6 +435,9 @@ seconds TimeZone::offset_at(sys_seconds utc) const {
   const Data& d = *data_;
   if (d.fixed) {
     return *d.fixed;
+  }
+  if (d.transitions.empty()) {
+    return d.rule ? d.rule->offset_at(utc) : seconds{d.offset_before};
   }
   int64_t t = utc.time_since_epoch().count();
   auto it = std::upper_bound(d.transitions.begin(), d.transitions.end(), t);

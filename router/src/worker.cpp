@@ -187,15 +187,16 @@ asio::awaitable<void> Worker::timer_loop() {
         RouterMetrics::get().timer_lateness.with({item.kind}).observe(static_cast<double>(late) / 1000.0);
       }
       bool more = static_cast<int>(fired.size()) >= options_.timer_batch;
-      if (take > 0) {  // (no room to take any: nothing learnt, the flag stays as it is)
-        co_await signal_behind(timers_behind(max_late, more, options_.timer_poll));
-      }
       // A burst (not a trickle: a few timers every poll must not cap new work for good) makes
       // read_loop hold back new work until a poll finds fewer: wake-ups are due now, starts can queue.
-      timers_due_ = static_cast<int>(fired.size()) >= std::max(1, options_.max_in_flight / 8) ||
-                    (take == 0 && timers_in_flight_ > 0);
+      int burst = std::max(1, options_.max_in_flight / 8);
+      timers_due_ = static_cast<int>(fired.size()) >= burst || (take == 0 && timers_in_flight_ > 0);
+      int fired_count = static_cast<int>(fired.size());
       for (auto& item : fired) {
         run(std::move(item), nullptr, true);
+      }
+      if (take > 0) {  // (no room to take any: nothing learnt, the flag stays as it is)
+        co_await signal_behind(timers_behind(max_late, fired_count, burst, more, options_.timer_poll));
       }
       if (more) {
         continue;  // more are due: keep going without sleeping
@@ -208,20 +209,21 @@ asio::awaitable<void> Worker::timer_loop() {
 }
 
 asio::awaitable<void> Worker::signal_behind(bool behind) {
-  // Raised again before half its life is over while still behind; lowered at once on catching up
-  // (with several routers, one catching up lowers the others' flag until their next poll).
-  auto ttl = timers_behind_ttl(options_.timer_poll);
-  int64_t now = now_ms();
-  if (behind) {
-    RouterMetrics::get().timer_polls_behind.inc();
-    if (!behind_raised_ || now - behind_raised_at_ >= ttl.count() / 2) {
+  // Raised again at every poll that is still behind (with several routers, one catching up
+  // lowers the flag for all; the others raise it again at their next poll); lowered at once on
+  // catching up. A failure only costs the hold: the timers run regardless.
+  try {
+    auto ttl = timers_behind_ttl(options_.timer_poll);
+    if (behind) {
+      RouterMetrics::get().timer_polls_behind.inc();
       co_await service_.executions().set_timers_behind(true, ttl);
       behind_raised_ = true;
-      behind_raised_at_ = now;
+    } else if (behind_raised_) {
+      behind_raised_ = false;
+      co_await service_.executions().set_timers_behind(false, ttl);
     }
-  } else if (behind_raised_) {
-    behind_raised_ = false;
-    co_await service_.executions().set_timers_behind(false, ttl);
+  } catch (const std::exception& e) {
+    std::cerr << "switchyard: signalling the timer backlog failed: " << e.what() << "\n";
   }
 }
 

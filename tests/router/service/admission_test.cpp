@@ -53,25 +53,28 @@ class AdmissionTest : public ::testing::Test {
   store::ExecutionStore executions_{redis_};
 };
 
-TEST(TimersBehind, IsALatenessBeyondTwoPollsOrAFullBatch) {
+TEST(TimersBehind, IsALateBurstOrAFullBatch) {
   struct Row {
     int64_t max_lateness_ms;
+    int fired;
     bool batch_full;
     int poll_ms;
     bool behind;
   };
+  const int burst = 64;
   const Row rows[] = {
-      {0, false, 20, false},     // on time
-      {40, false, 20, false},    // two polls late: what polling itself explains
-      {41, false, 20, true},     // later than that
-      {5000, false, 20, true},   // a backlog after routers were down
-      {0, true, 20, true},       // a full batch: more are due right now
-      {150, false, 100, false},  // a slower poll explains more
-      {201, false, 100, true},
+      {0, 300, false, 20, false},     // a burst on time
+      {40, 300, false, 20, false},    // two polls late: what polling itself explains
+      {41, 300, false, 20, true},     // later than that
+      {5000, 1000, false, 20, true},  // a backlog after routers were down
+      {5000, 63, false, 20, false},   // a trickle: late by a skewed clock, not by a backlog
+      {0, 1000, true, 20, true},      // a full batch: more are due right now
+      {150, 300, false, 100, false},  // a slower poll explains more
+      {201, 300, false, 100, true},
   };
   for (const auto& r : rows) {
-    EXPECT_EQ(timers_behind(r.max_lateness_ms, r.batch_full, milliseconds{r.poll_ms}), r.behind)
-        << r.max_lateness_ms << " ms late, full " << r.batch_full << ", poll " << r.poll_ms;
+    EXPECT_EQ(timers_behind(r.max_lateness_ms, r.fired, burst, r.batch_full, milliseconds{r.poll_ms}), r.behind)
+        << r.max_lateness_ms << " ms late, " << r.fired << " fired, full " << r.batch_full << ", poll " << r.poll_ms;
   }
 }
 

@@ -9,7 +9,9 @@
 #include <boost/asio/use_future.hpp>
 #include <future>
 #include <set>
+#include <thread>
 
+#include "switchyard/common/metrics.hpp"
 #include "switchyard/http/client.hpp"
 #include "switchyard/knative/function_host.hpp"
 #include "switchyard/store/keys.hpp"
@@ -123,6 +125,28 @@ TEST_F(SchedulerTest, ASchedulesTimeZoneIsItsWallClock) {
   EXPECT_EQ(runs.size(), 2U);
   EXPECT_EQ(runs.count("schedule-20301027T0030Z"), 1U);
   EXPECT_EQ(runs.count("schedule-20301028T0130Z"), 1U);
+}
+
+double starts_held() {
+  std::string text = metrics::default_registry().render();
+  const std::string series = "\nswitchyard_starts_held_total ";
+  auto p = text.find(series);
+  return p == std::string::npos ? 0 : std::stod(text.substr(p + series.size()));
+}
+
+// While routers are behind on due timers a tick waits once (up to the start hold), then starts
+// every due schedule: not once per schedule, which would stretch a tick to N holds.
+TEST_F(SchedulerTest, ATickWaitsOnceForRoutersBehindOnTimers) {
+  ASSERT_TRUE(put("a", R"([{"type": "schedule", "cron": "* * * * *"}])").problems.empty());
+  ASSERT_TRUE(put("b", R"([{"type": "schedule", "cron": "* * * * *"}])").problems.empty());
+  Scheduler s(ioc_.get_executor(), service_, state_machines_, redis_, options_);
+  double before = starts_held();
+  EXPECT_EQ(run(ioc_, s.tick(at(9, 0, 10))), 2);
+  EXPECT_EQ(starts_held() - before, 0);  // nobody behind: no hold
+  run(ioc_, executions_.set_timers_behind(true, 60s));
+  std::this_thread::sleep_for(2 * StartAdmission::kRefresh);  // past the cached answer
+  EXPECT_EQ(run(ioc_, s.tick(at(9, 1, 10))), 2);
+  EXPECT_EQ(starts_held() - before, 1);
 }
 
 TEST_F(SchedulerTest, RestartedRouterResumesFromTheStoredLastMinute) {

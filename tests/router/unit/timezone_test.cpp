@@ -87,6 +87,13 @@ TEST(PosixTz, KnowsWhenDaylightSavingStartsAndEnds) {
       {"XST0XDT,59/0,300/0", "2028-02-29T00:00:00Z", kH},
       {"XST0XDT,59/0,300/0", "2027-03-01T00:00:00Z", kH},
       {"XST0XDT,59/0,300/0", "2027-02-28T23:59:59Z", 0},
+      // A change that a rule's time of day moves into the year before: Jan 1 at -10:00 is Dec 31.
+      {"AAA3BBB,J1/-10,J300/2", "1999-12-31T16:59:59Z", -3 * kH},
+      {"AAA3BBB,J1/-10,J300/2", "2000-01-01T02:00:00Z", -2 * kH},
+      // Daylight saving all year (its end meets the next start).
+      {"EST5EDT,0/0,J365/25", "2026-07-01T00:00:00Z", -4 * kH},
+      {"EST5EDT,0/0,J365/25", "2026-01-01T05:00:00Z", -4 * kH},
+      {"EST5EDT,0/0,J365/25", "2026-12-31T23:59:59Z", -4 * kH},
   };
   for (const auto& c : cases) {
     auto tz = PosixTz::parse(c.rule);
@@ -110,6 +117,8 @@ TEST(TimeZone, ReadsIanaZonesFromTheSystemDatabase) {
       {"America/New_York", "2026-03-08T07:00:00Z", -4 * kH},
       {"America/New_York", "2026-11-01T06:00:00Z", -5 * kH},
       {"Asia/Kolkata", "2026-06-01T00:00:00Z", 5 * kH + 1800},
+      {"Australia/Lord_Howe", "2026-01-15T00:00:00Z", 11 * kH},  // half an hour of daylight saving
+      {"Australia/Lord_Howe", "2026-07-15T00:00:00Z", 10 * kH + 1800},
       {"Australia/Sydney", "2026-01-15T00:00:00Z", 11 * kH},
       {"UTC", "2026-06-01T00:00:00Z", 0},
       {"+02:00", "2026-06-01T00:00:00Z", 2 * kH},
@@ -156,7 +165,8 @@ TEST(TimeZone, SkippedWallClockTimesDoNotExistAndRepeatedOnesAreTheirFirstOccurr
 
 TEST(TimeZone, NamesThatAreNotZonesAreRefusedWithTheReason) {
   for (const char* name : {"Europe/Berln", "../../etc/passwd", "/etc/passwd", "Europe/../Europe/Berlin",
-                           "Europe//Berlin", "", "Europe/Berlin ", "Europe", "+15:00"}) {
+                           "Europe//Berlin", "", "Europe/Berlin ", "Europe", "+15:00", "localtime",
+                           "posixrules", "Factory"}) {
     auto zone = TimeZone::named(name);
     ASSERT_FALSE(zone) << name;
     EXPECT_EQ(zone.error().error, "InvalidTimezone");

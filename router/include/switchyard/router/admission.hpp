@@ -19,9 +19,13 @@
 
 namespace switchyard::router {
 
-/// Whether a timer poll shows the router behind: its latest-taken timer fell due more than two
-/// polls ago (later than polling explains), or the batch was full (more are due right now).
-bool timers_behind(int64_t max_lateness_ms, bool batch_full, std::chrono::milliseconds timer_poll);
+/// Whether a timer poll shows the router behind: the batch was full (more are due right now), or
+/// it was a burst (`fired` at least `burst`) whose latest-taken timer fell due more than two polls
+/// ago, later than polling explains. Only a burst counts: due times come from the clocks of the
+/// processes that set the timers, and a router whose clock runs ahead of theirs sees a trickle of
+/// timers as late when none is.
+bool timers_behind(int64_t max_lateness_ms, int fired, int burst, bool batch_full,
+                   std::chrono::milliseconds timer_poll);
 
 /// How long a raised flag lives unless raised again: a router that dies while behind must not
 /// hold starts for long; a live one refreshes it every poll it is still behind.
@@ -33,7 +37,8 @@ class StartAdmission {
   StartAdmission(store::ExecutionStore& store, std::chrono::milliseconds max_hold);
 
   /// Resolves when a new execution may start: at once while no router is behind on timers, else
-  /// when they have caught up or after max_hold. Returns how long the start was held.
+  /// when they have caught up or after max_hold. Returns how long the start was held. A request
+  /// or tick that starts several executions waits once, not once per start.
   boost::asio::awaitable<std::chrono::milliseconds> admit();
 
   /// How often the flag is read (at most) while starts arrive.

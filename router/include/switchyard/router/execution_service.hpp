@@ -82,9 +82,14 @@ class ExecutionService {
                                                       const std::string& type, const Json& triggers);
 
   // ---- executions ----------------------------------------------------------
+  /// Whether start() first waits while routers are behind on due timers (admission.hpp). A
+  /// request or tick that starts several executions calls admit() once and starts them Admitted.
+  enum class Hold { Wait, Admitted };
   /// Starts an execution. Errors: NotFound (state machine), InvalidInput (too large).
   boost::asio::awaitable<Result<StartResult>> start(const std::string& state_machine, const Json& input,
-                                                    const std::string& name);
+                                                    const std::string& name, Hold hold = Hold::Wait);
+  /// Waits (bounded) while routers are behind on due timers; see StartAdmission::admit().
+  boost::asio::awaitable<std::chrono::milliseconds> admit() { return admission_.admit(); }
   /// The execution record as the REST API shows it; nullopt when unknown.
   boost::asio::awaitable<std::optional<Json>> describe(const std::string& id);
   /// Waits up to `timeout` for the end; returns the record (finished or not).

@@ -54,8 +54,7 @@ class Worker : public ExecutionService::LocalWorker {
   std::map<std::string, int64_t> sweep_cursors_;  // index key -> the rank its next window starts at
   int timers_in_flight_ = 0;
   bool timers_due_ = false;  // the last timer poll found a burst of due timers: more are likely
-  bool behind_raised_ = false;    // this router raised the flag (and has not lowered it)
-  int64_t behind_raised_at_ = 0;  // when it last did (ms)
+  bool behind_raised_ = false;  // this router raised the flag (and has not lowered it)
   bool stopping_ = false;
 };
 
