@@ -195,8 +195,20 @@ asio::awaitable<void> Worker::timer_loop() {
       for (auto& item : fired) {
         run(std::move(item), nullptr, true);
       }
-      if (take > 0) {  // (no room to take any: nothing learnt, the flag stays as it is)
-        co_await signal_behind(timers_behind(max_late, fired_count, burst, more, options_.timer_poll));
+      // (No room to take any: nothing learnt, the flag stays as it is.) Not awaited here: the
+      // write would queue behind the batch's own Redis round trips and delay the next poll.
+      if (take > 0 && !signalling_) {
+        bool behind = timers_behind(max_late, fired_count, burst, more, options_.timer_poll);
+        if (behind || behind_raised_) {
+          signalling_ = true;
+          asio::co_spawn(
+              ex_,
+              [this, behind]() -> asio::awaitable<void> {
+                co_await signal_behind(behind);
+                signalling_ = false;
+              },
+              asio::detached);
+        }
       }
       if (more) {
         continue;  // more are due: keep going without sleeping

@@ -55,6 +55,7 @@ class Worker : public ExecutionService::LocalWorker {
   int timers_in_flight_ = 0;
   bool timers_due_ = false;  // the last timer poll found a burst of due timers: more are likely
   bool behind_raised_ = false;  // this router raised the flag (and has not lowered it)
+  bool signalling_ = false;     // a raise or lower is on its way to Redis
   bool stopping_ = false;
 };
 
