@@ -360,8 +360,8 @@ Result<TimeZone> TimeZone::from_tzif(std::string name, std::string_view bytes) {
       data->rule = *rule;
     }
   }
-  if (data->transitions.empty() && !data->rule) {
-    data->fixed = seconds{data->offset_before};
+  if (data->transitions.empty() && (!data->rule || !data->rule->has_dst)) {
+    data->fixed = data->rule ? data->rule->std_offset : seconds{data->offset_before};  // Etc/GMT+5, UTC
   }
   return TimeZone(std::move(data));
 }

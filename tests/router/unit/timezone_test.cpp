@@ -131,6 +131,8 @@ TEST(TimeZone, ReadsIanaZonesFromTheSystemDatabase) {
   }
   EXPECT_FALSE(TimeZone::named("Europe/Berlin")->fixed_offset());
   EXPECT_EQ(TimeZone::named("-05:30")->fixed_offset(), seconds{-5 * kH - 1800});
+  EXPECT_EQ(TimeZone::named("Etc/GMT+5")->fixed_offset(), seconds{-5 * kH});  // POSIX sign: west
+  EXPECT_EQ(TimeZone::named("Etc/Zulu")->fixed_offset(), seconds{0});
 }
 
 TEST(TimeZone, SkippedWallClockTimesDoNotExistAndRepeatedOnesAreTheirFirstOccurrence) {
