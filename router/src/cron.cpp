@@ -7,6 +7,7 @@
 // bounded to 10 years, which covers February 29 (8 years apart around 2100).
 #include "switchyard/router/cron.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstdio>
@@ -309,7 +310,8 @@ std::optional<sys_seconds> CronSchedule::last_fire_at_or_before(sys_seconds t, s
 // next fire after t is the first match whose instant is after t, and the last one at or before
 // t the first match, going down, whose instant is not after t.
 namespace {
-// A zone's offset moves by at most a few hours (2 h is the largest daylight saving shift).
+// A zone's offset moves by at most a few hours (2 h is the largest daylight saving shift), and
+// not twice within that span.
 constexpr auto kMaxShift = hours{3};
 // Matches skipped or repeated around one change: at most a day and a few hours of minutes (a zone
 // that moved across the date line skipped a whole day: Pacific/Apia on 2011-12-30).
@@ -335,8 +337,11 @@ std::optional<sys_seconds> CronSchedule::last_fire_at_or_before(sys_seconds t, c
   if (auto fixed = zone.fixed_offset()) {
     return last_fire_at_or_before(t, *fixed);
   }
-  // From above the wall-clock time: just after the clock fell back, earlier instants read later.
-  auto local = last_fire_at_or_before(t + zone.offset_at(t) + kMaxShift, seconds{0});
+  // From the latest wall-clock time shown so far: just after the clock fell back (by d, within
+  // the last few hours), earlier instants read up to d later than now does.
+  seconds now_offset = zone.offset_at(t);
+  seconds fell_back = std::max(seconds{0}, zone.offset_at(t - kMaxShift) - now_offset);
+  auto local = last_fire_at_or_before(t + now_offset + fell_back, seconds{0});
   for (int k = 0; local && k < kMaxSkips; ++k) {
     auto u = zone.to_utc(*local);
     if (u && *u <= t) {

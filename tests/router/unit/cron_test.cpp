@@ -256,7 +256,16 @@ TEST(Cron, IanaZoneFiresMatchAWalkOverEveryMinute) {
       ASSERT_EQ(chained.size(), walked.size()) << expr << " from " << from;
       for (size_t k = 0; k < walked.size(); ++k) {
         EXPECT_EQ(show(chained[k]), show(walked[k])) << expr << " from " << from;
-        EXPECT_EQ(show(cron->last_fire_at_or_before(walked[k] + seconds{59}, *zone)), show(walked[k])) << expr;
+      }
+      // The last fire at or before any instant of the window (also within the repeated hour).
+      size_t next = 0;
+      for (sys_seconds u = start + minutes{1} + seconds{30}; u < start + hours{48}; u += minutes{1}) {
+        while (next < walked.size() && walked[next] <= u) {
+          ++next;
+        }
+        if (next > 0) {
+          EXPECT_EQ(show(cron->last_fire_at_or_before(u, *zone)), show(walked[next - 1])) << expr << " at " << show(u);
+        }
       }
     }
   }
