@@ -72,12 +72,22 @@ cpu_of() {  # cpu_of RUN-NAME: restate-server + its endpoint, or that run's swit
   esac
 }
 
+# CPU (ms) of the processes of the systems not measured by RUN-NAME.
+cpu_of_others() {
+  local pids=() m
+  [[ "$1" == restate* ]] || pids+=("$SERVER_PID" "$SVC_PID")
+  for m in $FSYNC_MODES; do
+    [[ "$1" == "sy-$m-"* ]] || pids+=("${PIDS[$m]}" "$(cat "${DATAS[$m]}/redis.pid")")
+  done
+  cpu_ms "${pids[@]}"
+}
+
 # run NAME URL BODY EXPECT K C WARMUP: one measured run; appends "NAME rps p50 p99 errors cpu-us-per-workflow
 # echo-cpu-us-per-workflow" to $WORK/runs.
 run() {
   local name=$1 url=$2 body=$3 expect=$4 k=$5 c=$6 warm=$7 out
   local c0 e0
-  c0=$(cpu_of "$name"); e0=$(cpu_ms "$ECHO_PID")
+  c0=$(cpu_of "$name"); e0=$(cpu_ms "$ECHO_PID"); o0=$(cpu_of_others "$name"); t0=$(date +%s%N)
   if [ "$LOADGEN" = node ]; then
     local base path
     base=$(sed -E 's#^(http://[^/]+).*#\1#' <<< "$url"); path=${url#"$base"}
@@ -91,7 +101,9 @@ run() {
   local n=$(( $(jq -r '.completed // (.rps * 0)' <<< "$out" | cut -d. -f1) + warm ))
   [ "$LOADGEN" = node ] && n=$((k + warm))
   local cpu=$(( ($(cpu_of "$name") - c0) * 1000 / (n > 0 ? n : 1) )) ecpu=$(( ($(cpu_ms "$ECHO_PID") - e0) * 1000 / (n > 0 ? n : 1) ))
-  log "$name: $out cpu/workflow ${cpu}us echo ${ecpu}us"
+  # The idle side's background CPU while this one ran (cores): it competes for the same 2 cores.
+  local others=$(( ($(cpu_of_others "$name") - o0) * 1000000 / (($(date +%s%N) - t0) / 1000 + 1) ))
+  log "$name: $out cpu/workflow ${cpu}us echo ${ecpu}us; the other side meanwhile $((others / 1000)).$(printf '%03d' $((others % 1000))) cores"
   echo "$name $(jq -r '"\(.rps) \(.latMs.p50) \(.latMs.p99) \(.errors)"' <<< "$out") $cpu $ecpu" >> "$WORK/runs"
 }
 
