@@ -1,6 +1,7 @@
 #include "switchyard/router/timezone.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <cctype>
 #include <cstdint>
 #include <cstdlib>
@@ -251,7 +252,6 @@ class Bytes {
   explicit Bytes(std::string_view b) : b_(b) {}
   bool has(size_t n) const { return b_.size() - i_ >= n; }
   void skip(size_t n) { i_ += n; }
-  size_t at() const { return i_; }
   uint8_t u8() { return static_cast<uint8_t>(b_[i_++]); }
   uint32_t u32() {
     uint32_t v = 0;
@@ -390,9 +390,9 @@ Result<TimeZone> TimeZone::named(std::string_view name) {
                     return std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '/' || ch == '_' ||
                            ch == '+' || ch == '-' || ch == '.';
                   });
-  bool parts_ok = chars_ok && ("/" + std::string(name) + "/").find("/./") == std::string::npos &&
-                  ("/" + std::string(name) + "/").find("/../") == std::string::npos &&
-                  name.find("//") == std::string_view::npos;
+  const std::string parts = "/" + std::string(name) + "/";
+  bool parts_ok = chars_ok && parts.find("/./") == std::string::npos && parts.find("/../") == std::string::npos &&
+                  parts.find("//") == std::string::npos;
   // Files of the database that are not zones: "localtime" is the host's own setting (routers on
   // different hosts would disagree), "posixrules" and "Factory" are internals.
   if (!parts_ok || name == "localtime" || name == "posixrules" || name == "Factory") {
@@ -437,7 +437,8 @@ seconds TimeZone::offset_at(sys_seconds utc) const {
     return *d.fixed;
   }
   if (d.transitions.empty()) {
-    return d.rule ? d.rule->offset_at(utc) : seconds{d.offset_before};
+    assert(d.rule);  // without transitions or a rule the zone is fixed (from_tzif)
+    return d.rule->offset_at(utc);
   }
   int64_t t = utc.time_since_epoch().count();
   auto it = std::upper_bound(d.transitions.begin(), d.transitions.end(), t);

@@ -178,7 +178,8 @@ asio::awaitable<void> Worker::timer_loop() {
       if (take > 0) {
         fired = co_await service_.executions().fire_timers(now_ms(), take, now_ms() + options_.lease.count());
       }
-      RouterMetrics::get().timers_fired.inc(static_cast<double>(fired.size()));
+      int fired_count = static_cast<int>(fired.size());
+      RouterMetrics::get().timers_fired.inc(static_cast<double>(fired_count));
       int64_t taken = now_ms();
       int64_t max_late = 0;
       for (const auto& item : fired) {
@@ -186,12 +187,11 @@ asio::awaitable<void> Worker::timer_loop() {
         max_late = std::max(max_late, late);
         RouterMetrics::get().timer_lateness.with({item.kind}).observe(static_cast<double>(late) / 1000.0);
       }
-      bool more = static_cast<int>(fired.size()) >= options_.timer_batch;
+      bool more = fired_count >= options_.timer_batch;
       // A burst (not a trickle: a few timers every poll must not cap new work for good) makes
       // read_loop hold back new work until a poll finds fewer: wake-ups are due now, starts can queue.
       int burst = std::max(1, options_.max_in_flight / 8);
-      timers_due_ = static_cast<int>(fired.size()) >= burst || (take == 0 && timers_in_flight_ > 0);
-      int fired_count = static_cast<int>(fired.size());
+      timers_due_ = fired_count >= burst || (take == 0 && timers_in_flight_ > 0);
       for (auto& item : fired) {
         run(std::move(item), nullptr, true);
       }
