@@ -4,7 +4,7 @@
  * new one, and puts it back only when the response was complete, framed by
  * Content-Length or chunking, and not followed by stray bytes. So concurrent
  * requests to one host open more connections, and the pool keeps up to
- * max_idle_per_host of them for later.
+ * max_idle_per_host of them for later, closing those idle longer than max_idle_age.
  *
  * A pooled connection may have been closed by the server since (idle timeouts,
  * restarts). Before reuse we peek at the socket; when the close races with our
@@ -38,6 +38,7 @@
 #include <array>
 #include <cerrno>
 #include <charconv>
+#include <deque>
 #include <unordered_map>
 #include <vector>
 
@@ -51,8 +52,6 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr auto kUse = asio::as_tuple(asio::use_awaitable);
-// Servers close idle keep-alive connections (ours after 60 s, many proxies sooner); older ones are not reused.
-constexpr std::chrono::seconds kMaxIdleAge{30};
 // Idle connections younger than this are reused without checking that the peer still has them open.
 constexpr std::chrono::seconds kPeekAfterIdle{1};
 // Response headers from functions are small; this bounds memory against a broken or hostile peer.
@@ -176,7 +175,7 @@ struct Client::Impl {
 
   asio::any_io_executor ex;
   ClientOptions options;
-  std::unordered_map<std::string, std::vector<ConnPtr>> idle;  // host:port -> idle connections, newest last
+  std::unordered_map<std::string, std::deque<ConnPtr>> idle;  // host:port -> idle connections, newest last
 };
 
 namespace {
@@ -327,7 +326,7 @@ Client::Impl::ConnPtr Client::Impl::take_idle(const std::string& key) {
     // kPeekAfterIdle (no server closes keep-alive connections that fast, and a
     // request sent on one that was closed anyway fails before any response byte
     // and is retried once on a fresh connection, see request()).
-    if (idle_for < kMaxIdleAge && (idle_for < kPeekAfterIdle || !looks_dead(conn->stream.socket()))) {
+    if (idle_for < options.max_idle_age && (idle_for < kPeekAfterIdle || !looks_dead(conn->stream.socket()))) {
       return conn;
     }
   }
@@ -336,10 +335,16 @@ Client::Impl::ConnPtr Client::Impl::take_idle(const std::string& key) {
 
 void Client::Impl::put_idle(const std::string& key, ConnPtr conn) {
   auto& list = idle[key];
+  auto now = std::chrono::steady_clock::now();
+  // The oldest go first: after a burst, calls at a lower rate reuse the newest few, and the rest
+  // would hold their sockets (and the server's) until the next burst.
+  while (!list.empty() && now - list.front()->idle_since >= options.max_idle_age) {
+    list.pop_front();
+  }
   if (list.size() >= options.max_idle_per_host) {
     return;  // closes it
   }
-  conn->idle_since = std::chrono::steady_clock::now();
+  conn->idle_since = now;
   conn->stream.expires_never();
   list.push_back(std::move(conn));
 }

@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "io_fixture.hpp"
 #include "switchyard/http/client.hpp"
@@ -211,6 +212,50 @@ TEST_F(HttpTest, ConcurrentRequestsTakeTheirOwnConnectionsAndThePoolKeepsThem) {
       return 0;
     });
   }
+}
+
+// Calls beyond the pool's size would each open and close a TCP connection: at 128 workflows in
+// flight against one function that cost B2 a third of its throughput when the default was 64.
+TEST_F(HttpTest, TheDefaultPoolKeepsEveryConnectionOfA128CallBurst) {
+  start();
+  constexpr uint64_t kBurst = 128;
+  for (int round = 0; round < 2; ++round) {
+    std::vector<std::future<Response>> calls;
+    for (uint64_t i = 0; i < kBurst; ++i) {
+      calls.push_back(call_async("/slow/200"));
+    }
+    for (auto& f : calls) {
+      EXPECT_EQ(io.wait(f).status, 200);
+    }
+  }
+  auto s = stats();
+  EXPECT_EQ(s.requests, 2 * kBurst);
+  EXPECT_EQ(s.accepted, kBurst);
+}
+
+TEST_F(HttpTest, IdleConnectionsPastTheirAgeAreClosedWhileTheNewestIsInUse) {
+  start({}, echo_handler, ClientOptions{.max_idle_age = 300ms});
+  std::vector<std::future<Response>> calls;
+  for (int i = 0; i < 4; ++i) {
+    calls.push_back(call_async("/slow/100"));
+  }
+  for (auto& f : calls) {
+    EXPECT_EQ(io.wait(f).status, 200);
+  }
+  EXPECT_EQ(stats().active_connections, 4U);
+  // One call at a time reuses the newest connection; the three older ones age past 300 ms meanwhile.
+  auto until = std::chrono::steady_clock::now() + 600ms;
+  while (std::chrono::steady_clock::now() < until) {
+    EXPECT_EQ(call("GET", "/n").status, 200);
+    std::this_thread::sleep_for(50ms);
+  }
+  // The server sees the closes a moment later.
+  for (int i = 0; i < 100 && stats().active_connections != 1; ++i) {
+    std::this_thread::sleep_for(20ms);
+  }
+  auto s = stats();
+  EXPECT_EQ(s.active_connections, 1U);
+  EXPECT_EQ(s.accepted, 4U);
 }
 
 TEST_F(HttpTest, BodyOverTheLimitGets413WithJsonError) {
