@@ -8,9 +8,14 @@
 // calls on a cold function waits for one process instead of starting
 // max_processes of them.
 //
-// All state changes that a waiting acquire() could care about (slot released,
-// instance ready or gone, shutdown) wake every waiter, which re-evaluates;
-// the numbers involved (waiters, processes) are small.
+// Waiting: an acquire() that finds no free slot and cannot start a process
+// waits in its function's FIFO. A released slot wakes exactly one of those
+// (waking all of them, each re-checking and all but one waiting again, made
+// every call's release cost O(waiters): with 248 calls queued on 8 slots,
+// twice the CPU per call). State changes (an instance ready or gone,
+// shutdown) are rare and wake every waiter of every function, which
+// re-evaluates. A woken waiter always re-checks for a slot before it gives
+// up, so a wake-up that races with its deadline is not lost.
 //
 // Lifetime: coroutines (acquire, the readiness poller, the maintenance loop)
 // hold a shared_ptr to Impl, so destroying the host while they are suspended
@@ -282,10 +287,21 @@ asio::awaitable<bool> accepts_connections(int port) {
 }  // namespace
 
 struct LocalFunctionHost::Impl : std::enable_shared_from_this<LocalFunctionHost::Impl> {
+  /// An acquire() waiting for a change. `for_slot`: it holds no reservation, so a freed slot
+  /// is what it waits for; otherwise it waits for its reserved (starting) instance.
+  struct Waiter {
+    Waiter(const asio::any_io_executor& ex, Clock::time_point deadline, bool slot)
+        : timer(ex, deadline), for_slot(slot) {}
+    asio::steady_timer timer;
+    bool for_slot;
+    bool woken = false;  ///< woken and not yet resumed: the next freed slot goes to someone else
+  };
+
   struct Function {
     FunctionSpec spec;
     std::vector<std::shared_ptr<FunctionInstance>> instances;
-    int started = 0;  ///< numbers the log files
+    int started = 0;                ///< numbers the log files
+    std::list<Waiter*> waiters;     ///< first come, first woken
   };
 
   Impl(asio::any_io_executor e, fs::path dir, HostOptions o)
@@ -296,27 +312,64 @@ struct LocalFunctionHost::Impl : std::enable_shared_from_this<LocalFunctionHost:
   fs::path log_dir;
   HostOptions options;
   std::map<std::string, Function, std::less<>> functions;
-  std::list<asio::steady_timer*> waiters;  ///< acquire() calls waiting for a change
   asio::steady_timer tick_timer;
   bool ticking = false;
   bool shut_down = false;
+  uint64_t wakeups = 0;  ///< waiters woken, for HostStats
 
-  void notify() {
-    for (auto* t : waiters) {
-      t->cancel();
+  void wake(Waiter& w) {
+    w.woken = true;
+    ++wakeups;
+    w.timer.cancel();
+  }
+
+  // An instance became ready or went away, or shutdown: every waiter re-evaluates.
+  void notify_all() {
+    for (auto& [name, fn] : functions) {
+      for (auto* w : fn.waiters) {
+        if (!w->woken) {
+          wake(*w);
+        }
+      }
     }
   }
 
-  asio::awaitable<void> wait_for_change(Clock::time_point deadline) {
-    asio::steady_timer t(ex, deadline);
-    waiters.push_back(&t);
+  // A slot of `fn` was freed: the first waiter for a slot that is not already on its way takes it.
+  void notify_slot(Function& fn) {
+    for (auto* w : fn.waiters) {
+      if (w->for_slot && !w->woken) {
+        wake(*w);
+        return;
+      }
+    }
+  }
+
+  void slot_released(const std::string& function) {
+    if (auto it = functions.find(function); it != functions.end()) {
+      notify_slot(it->second);
+    }
+  }
+
+  asio::awaitable<void> wait_for_change(Function& fn, Clock::time_point deadline, bool for_slot) {
+    Waiter w(ex, deadline, for_slot);
     struct Unlist {
       Impl* impl;
-      std::list<asio::steady_timer*>::iterator it;
-      ~Unlist() { impl->waiters.erase(it); }
-    } unlist{this, std::prev(waiters.end())};
+      Function& fn;
+      Waiter& w;
+      std::list<Waiter*>::iterator it;
+      bool resumed = false;
+      ~Unlist() {
+        fn.waiters.erase(it);
+        // Woken for a slot but destroyed before it could take it (its coroutine went away
+        // while suspended): the slot is still free, so it goes to the next waiter.
+        if (!resumed && w.woken && w.for_slot) {
+          impl->notify_slot(fn);
+        }
+      }
+    } unlist{this, fn, w, fn.waiters.insert(fn.waiters.end(), &w)};
     boost::system::error_code ec;
-    co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_await w.timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    unlist.resumed = true;
   }
 
   void terminate(FunctionInstance& inst) {
@@ -400,7 +453,7 @@ struct LocalFunctionHost::Impl : std::enable_shared_from_this<LocalFunctionHost:
       boost::system::error_code ec;
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
-    notify();
+    notify_all();
   }
 
   // Reaps exits, stops idle processes, escalates to SIGKILL; runs while any process exists.
@@ -438,7 +491,7 @@ struct LocalFunctionHost::Impl : std::enable_shared_from_this<LocalFunctionHost:
       any = any || !fn.instances.empty();
     }
     if (changed) {
-      notify();
+      notify_all();
     }
     return any;
   }
@@ -492,7 +545,7 @@ struct LocalFunctionHost::Impl : std::enable_shared_from_this<LocalFunctionHost:
                                 " processes busy (" + std::to_string(fn.spec.concurrency) +
                                 " calls each); no free slot within " + std::to_string(timeout.count()) + " ms");
       }
-      co_await wait_for_change(deadline);
+      co_await wait_for_change(fn, deadline, /*for_slot=*/!lease);
     }
   }
 
@@ -534,7 +587,7 @@ struct LocalFunctionHost::Impl : std::enable_shared_from_this<LocalFunctionHost:
       inst->state = State::Exited;
       inst->exit_reason = "could not be reaped at shutdown";
     }
-    notify();
+    notify_all();
   }
 };
 
@@ -566,7 +619,7 @@ void Lease::release() {
   inst->last_used = Clock::now();
   if (auto host = inst->host.lock()) {
     try {
-      host->notify();
+      host->slot_released(inst->function);
     } catch (...) {
       // Cancelling a timer does not fail in practice; a destructor must not throw regardless.
     }
@@ -587,7 +640,7 @@ LocalFunctionHost::LocalFunctionHost(asio::any_io_executor ex, std::map<std::str
       throw std::invalid_argument("local function '" + name +
                                   "': concurrency and maxProcesses must be >= 1, idleTimeoutSeconds >= 0");
     }
-    impl_->functions.emplace(name, Impl::Function{std::move(spec), {}, 0});
+    impl_->functions.emplace(name, Impl::Function{std::move(spec), {}, 0, {}});
   }
 }
 
@@ -601,6 +654,17 @@ asio::awaitable<Lease> LocalFunctionHost::acquire(std::string_view name, millise
 }
 
 void LocalFunctionHost::shutdown() { impl_->shutdown(); }
+
+HostStats LocalFunctionHost::stats() const {
+  HostStats out;
+  out.wakeups = impl_->wakeups;
+  for (const auto& [name, fn] : impl_->functions) {
+    for (const auto* w : fn.waiters) {
+      out.waiting += w->for_slot ? 1 : 0;
+    }
+  }
+  return out;
+}
 
 std::vector<InstanceStatus> LocalFunctionHost::status() const {
   std::vector<InstanceStatus> out;

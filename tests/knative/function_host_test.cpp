@@ -196,6 +196,32 @@ TEST_F(FunctionHostTest, ScalesOutWhenBusyThenWaitsForASlot) {
   EXPECT_GE(Clock::now() - t0, 190ms);
 }
 
+// A freed slot goes to one waiting call, the one that waited longest; the others stay asleep
+// (waking them all made every release cost O(waiting calls)).
+TEST_F(FunctionHostTest, AFreedSlotWakesOnlyTheLongestWaitingCall) {
+  make_host({{"echo", echo(/*concurrency=*/1, 60, /*max_processes=*/1)}});
+  Lease held = acquire("echo");
+  const uint64_t woken_before = host->stats().wakeups;  // the first call waited for the process to start
+  constexpr size_t kWaiting = 20;
+  std::vector<std::future<Lease>> fs;
+  for (size_t i = 0; i < kWaiting; ++i) {
+    fs.push_back(asio::co_spawn(ioc, host->acquire("echo", 10000ms), asio::use_future));
+  }
+  ASSERT_TRUE(run_until([&] { return host->stats().waiting == kWaiting; }, 5s));
+  EXPECT_EQ(host->stats().wakeups, woken_before);
+  for (size_t i = 0; i < kWaiting; ++i) {
+    held.release();
+    ASSERT_TRUE(run_until([&] { return fs[i].wait_for(0s) == std::future_status::ready; }, 5s)) << i;
+    held = fs[i].get();
+    EXPECT_TRUE(held);
+    // Everyone behind it still waits, and nobody else was woken.
+    ioc.restart();
+    ioc.poll();
+    EXPECT_EQ(host->stats().waiting, kWaiting - i - 1);
+    EXPECT_EQ(host->stats().wakeups - woken_before, i + 1);
+  }
+}
+
 TEST_F(FunctionHostTest, IdleProcessIsStoppedAndRestartedOnTheNextCall) {
   make_host({{"echo", echo(8, /*idle=*/1)}});
   int first_pid = 0;

@@ -10,6 +10,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -105,6 +106,12 @@ struct InstanceStatus {
   std::filesystem::path log_file;
 };
 
+/// Calls waiting for a local function, for observability and tests.
+struct HostStats {
+  size_t waiting = 0;    ///< acquire() calls waiting for a free slot now
+  uint64_t wakeups = 0;  ///< waiting calls woken so far (one per freed slot, all at state changes)
+};
+
 /// Spawns and supervises function processes on 127.0.0.1.
 ///
 /// Children get their own process group (signals reach their own children),
@@ -138,6 +145,7 @@ class LocalFunctionHost {
   void shutdown();
 
   std::vector<InstanceStatus> status() const;
+  HostStats stats() const;
 
   struct Impl;
 
