@@ -152,7 +152,9 @@ int apply(const Args& args, Client& client) {
     Json j = Json::parse(r.body, nullptr, false);
     if (r.status == 200 || r.status == 201) {
       std::cout << f << ": " << d->name << " revision " << j.value("revision", 0)
-                << (r.status == 201 ? " (created)" : j.value("changed", true) ? " (updated)" : " (unchanged)")
+                << (r.status == 201            ? " (created)"
+                    : j.value("changed", true) ? " (updated)"
+                                               : " (unchanged)")
                 << "\n";
     } else {
       rc = 1;

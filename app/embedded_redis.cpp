@@ -1,5 +1,6 @@
 #include "embedded_redis.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -9,7 +10,6 @@
 
 #include <chrono>
 #include <cstring>
-#include <fcntl.h>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -69,9 +69,8 @@ EmbeddedRedis::EmbeddedRedis(const fs::path& data_dir, const std::string& append
                                 "--hash-max-listpack-value", "1024", "--hash-max-listpack-entries", "128",
                                 // sy:timers holds a lease and a timeout per running execution: as a listpack
                                 // (up to 128 entries by default) every ZADD/ZREM of a step scans it.
-                                "--zset-max-listpack-entries", "32",
-                                "--logfile", (dir / "redis.log").string(), "--pidfile", (dir / "redis.pid").string(),
-                                "--daemonize", "no"};
+                                "--zset-max-listpack-entries", "32", "--logfile", (dir / "redis.log").string(),
+                                "--pidfile", (dir / "redis.pid").string(), "--daemonize", "no"};
   pid_t parent = getpid();
   pid_ = fork();
   if (pid_ < 0) {

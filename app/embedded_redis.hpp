@@ -2,10 +2,10 @@
 /// The embedded default: a redis-server child on a unix socket in the data
 /// directory, AOF on. It dies with us (PR_SET_PDEATHSIG), so even a killed
 /// switchyard leaves no orphaned redis-server.
+#include <sys/types.h>
+
 #include <filesystem>
 #include <string>
-
-#include <sys/types.h>
 
 namespace switchyard::app {
 

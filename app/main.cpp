@@ -1,4 +1,6 @@
 // switchyard: one executable for every role (gateway, router) and the CLI verbs.
+#include <unistd.h>
+
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -9,8 +11,6 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
-
-#include <unistd.h>
 
 #include "cli.hpp"
 #include "config.hpp"
@@ -135,7 +135,8 @@ int serve(const app::Settings& settings) {
   http::Client client(ex);
 
   router::RouterOptions options;
-  options.consumer = settings.get("consumer", "router-" + std::to_string(getpid()) + "-" + router::random_hex128().substr(0, 6));
+  options.consumer =
+      settings.get("consumer", "router-" + std::to_string(getpid()) + "-" + router::random_hex128().substr(0, 6));
   if (settings.has("lease-ms")) {
     options.lease = std::chrono::milliseconds{std::stoll(settings.get("lease-ms"))};
   }
@@ -189,8 +190,8 @@ int serve(const app::Settings& settings) {
     server = std::make_unique<http::Server>(ex, so, [&](http::Request& req) { return api.handle(req); });
     auto [host_s, port] = split_host_port(settings.get("listen", "127.0.0.1:8080"));
     server->listen({asio::ip::make_address(host_s), port});
-    std::cerr << "switchyard: listening on http://" << host_s << ":" << server->local_endpoint().port()
-              << " (roles " << roles << ")\n";
+    std::cerr << "switchyard: listening on http://" << host_s << ":" << server->local_endpoint().port() << " (roles "
+              << roles << ")\n";
   }
 
   // Routers have no API port: --metrics-listen gives them (or any process) one
@@ -268,11 +269,10 @@ int main(int argc, char** argv) {
                                                       "function-url-template",
                                                       "token",
                                                       "help"};
-    static const std::vector<std::string> kClientFlags{
-        "server", "token", "config", "input",  "name",
-        "wait",   "error", "cause",  "output", "help"};
-    const auto &known = args.verb == "serve" ? kServeFlags : kClientFlags;
-    for (const auto &[flag, value] : args.flags) {
+    static const std::vector<std::string> kClientFlags{"server", "token", "config", "input",  "name",
+                                                       "wait",   "error", "cause",  "output", "help"};
+    const auto& known = args.verb == "serve" ? kServeFlags : kClientFlags;
+    for (const auto& [flag, value] : args.flags) {
       if (std::find(known.begin(), known.end(), flag) == known.end()) {
         std::cerr << "switchyard: unknown option --" << flag << " for '" << args.verb << "'\n" << kUsage;
         return 2;

@@ -10,6 +10,7 @@ packages=(
   redis-server                # the embedded default starts its own
   libjemalloc2                # switchyard's allocator when present (redis-server needs it too)
   libgtest-dev libgmock-dev   # tests
+  clang-format                # the format check among the tests (.clang-format, scripts/check-format.sh)
   curl wrk                    # the tour and the benchmarks
   tzdata                      # IANA time zones of schedule triggers (/usr/share/zoneinfo)
 )

@@ -100,9 +100,9 @@ class HistogramImpl final : public Histogram {
   explicit HistogramImpl(const std::vector<double>& bounds) : bounds_(bounds), counts_(bounds.size() + 1, 0) {}
   void observe(double v) override {
     // The first bucket whose bound is >= v; NaN only counts in +Inf (as the Go client does).
-    size_t i = std::isnan(v) ? bounds_.size()
-                             : static_cast<size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) -
-                                                   bounds_.begin());
+    size_t i = std::isnan(v)
+                   ? bounds_.size()
+                   : static_cast<size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin());
     ++counts_[i];
     ++count_;
     sum_ += v;
@@ -166,8 +166,8 @@ class FamilyBase {
 
   void check_arity(const LabelValues& values) const {
     if (values.size() != labels_.size()) {
-      throw std::invalid_argument("metric " + name_ + " has " + std::to_string(labels_.size()) +
-                                  " label(s), got " + std::to_string(values.size()) + " value(s)");
+      throw std::invalid_argument("metric " + name_ + " has " + std::to_string(labels_.size()) + " label(s), got " +
+                                  std::to_string(values.size()) + " value(s)");
     }
   }
 
@@ -216,8 +216,7 @@ using GaugeFamilyImpl = FamilyImpl<Gauge, GaugeImpl>;
 
 class HistogramFamilyImpl final : public FamilyBase, public Family<Histogram> {
  public:
-  HistogramFamilyImpl(std::string name, std::string help, std::vector<std::string> labels,
-                      std::vector<double> bounds)
+  HistogramFamilyImpl(std::string name, std::string help, std::vector<std::string> labels, std::vector<double> bounds)
       : FamilyBase(std::move(name), std::move(help), std::move(labels), Type::Histogram), bounds_(std::move(bounds)) {
     for (const auto& b : bounds_) {
       le_.push_back(format_value(b));
@@ -290,8 +289,7 @@ class TextRegistry final : public Registry {
   }
 
   HistogramFamily& histogram(const std::string& name, const std::string& help,
-                             const std::vector<std::string>& label_names,
-                             const std::vector<double>& buckets) override {
+                             const std::vector<std::string>& label_names, const std::vector<double>& buckets) override {
     if (std::find(label_names.begin(), label_names.end(), "le") != label_names.end()) {
       throw std::invalid_argument("histogram " + name + " may not have a label named \"le\"");
     }

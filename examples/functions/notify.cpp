@@ -17,9 +17,9 @@ int main() {
     if (token.empty()) {
       throw fn::Failure("Notify.NoTaskToken", "call notify with a .waitForTaskToken resource");
     }
-    std::string message = in.contains("message") ? (in["message"].is_string() ? in["message"].get<std::string>()
-                                                                                : in["message"].dump())
-                                                 : std::string("a step waits for you");
+    std::string message = in.contains("message")
+                              ? (in["message"].is_string() ? in["message"].get<std::string>() : in["message"].dump())
+                              : std::string("a step waits for you");
     std::fprintf(stderr,
                  "notify: execution %s, state %s: %s\n"
                  "  approve: switchyard task success %s --output '{\"approved\": true}'\n"

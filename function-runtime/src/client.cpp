@@ -20,6 +20,7 @@
 
 #include <sys/socket.h>
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -34,8 +35,6 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/system/system_error.hpp>
-
-#include <array>
 #include <cerrno>
 #include <charconv>
 #include <deque>
@@ -202,8 +201,8 @@ CallError to_call_error(const beast::error_code& ec, const std::string& where) {
     return {Kind::TooLarge, where + ": response header too large"};
   }
   if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message || ec == asio::error::eof ||
-      ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
-      ec == asio::error::connection_aborted || ec == asio::error::not_connected) {
+      ec == asio::error::connection_reset || ec == asio::error::broken_pipe || ec == asio::error::connection_aborted ||
+      ec == asio::error::not_connected) {
     return {Kind::Reset, where + ": connection closed: " + ec.message()};
   }
   if (ec.category() == bhttp::make_error_code(bhttp::error::bad_version).category()) {
@@ -264,8 +263,8 @@ struct Exchange {
   Response response;
 };
 
-asio::awaitable<Exchange> exchange(PooledConn& conn, const std::string& head, const std::string& body,
-                                   bool head_only, size_t body_limit) {
+asio::awaitable<Exchange> exchange(PooledConn& conn, const std::string& head, const std::string& body, bool head_only,
+                                   size_t body_limit) {
   Exchange out;
   std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(body)};
   auto [wec, wn] = co_await asio::async_write(conn.stream, bufs, kUse);
@@ -284,9 +283,9 @@ asio::awaitable<Exchange> exchange(PooledConn& conn, const std::string& head, co
     auto [rec, rn] = co_await bhttp::async_read(conn.stream, conn.buffer, parser, kUse);
     if (rec) {
       out.ec = rec;
-      out.retriable = !parser.got_some() && conn.buffer.size() == 0 &&
-                      (rec == bhttp::error::end_of_stream || rec == asio::error::connection_reset ||
-                       rec == asio::error::eof);
+      out.retriable =
+          !parser.got_some() && conn.buffer.size() == 0 &&
+          (rec == bhttp::error::end_of_stream || rec == asio::error::connection_reset || rec == asio::error::eof);
       co_return out;
     }
     auto& msg = parser.get();

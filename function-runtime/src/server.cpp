@@ -18,6 +18,7 @@
  */
 #include "switchyard/http/server.hpp"
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -31,16 +32,13 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
-
-#include <array>
 #include <charconv>
 #include <cstdio>
 #include <ctime>
 #include <list>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
-
-#include <nlohmann/json.hpp>
 
 namespace switchyard::http {
 
@@ -207,11 +205,12 @@ asio::awaitable<void> linger_close(beast::tcp_stream& stream, beast::flat_buffer
   stream.close();
 }
 
-asio::awaitable<bool> write_response(beast::tcp_stream& stream, std::string& head, const Response& res,
-                                     bool head_only, bool keep_alive, bool http10) {
+asio::awaitable<bool> write_response(beast::tcp_stream& stream, std::string& head, const Response& res, bool head_only,
+                                     bool keep_alive, bool http10) {
   build_head(head, res, res.body.size(), keep_alive, http10);
   bool send_body = !head_only && res.status != 204 && res.status != 304;
-  std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(res.body.data(), send_body ? res.body.size() : 0)};
+  std::array<asio::const_buffer, 2> bufs{asio::buffer(head),
+                                         asio::buffer(res.body.data(), send_body ? res.body.size() : 0)};
   stream.expires_after(kWriteTimeout);
   auto [ec, n] = co_await asio::async_write(stream, bufs, kUse);
   co_return !ec;

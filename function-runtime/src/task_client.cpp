@@ -4,11 +4,10 @@
 // connections, timeouts, resets, 502/503/504), inside a time budget.
 #include "switchyard/function/task_client.hpp"
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
-
-#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <thread>
@@ -72,8 +71,7 @@ void TaskClient::success(const std::string& token, const Json& output) const {
 }
 
 void TaskClient::failure(const std::string& token, const std::string& error, const std::string& cause) const {
-  post(token, "failure",
-       Json{{"error", error}, {"cause", cause}}.dump(-1, ' ', false, Json::error_handler_t::replace));
+  post(token, "failure", Json{{"error", error}, {"cause", cause}}.dump(-1, ' ', false, Json::error_handler_t::replace));
 }
 
 void TaskClient::heartbeat(const std::string& token) const { post(token, "heartbeat", "{}"); }
@@ -132,8 +130,8 @@ void TaskClient::post(const std::string& token, const std::string& kind, const s
     }
     auto elapsed = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - start);
     if (elapsed + backoff >= options_.retry_budget) {
-      throw TaskError(TaskError::Kind::Unavailable, status, last + " (gave up after " +
-                                                               std::to_string(elapsed.count()) + " ms)");
+      throw TaskError(TaskError::Kind::Unavailable, status,
+                      last + " (gave up after " + std::to_string(elapsed.count()) + " ms)");
     }
     std::this_thread::sleep_for(backoff);
     backoff = std::min(backoff * 2, milliseconds{2000});

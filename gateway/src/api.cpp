@@ -96,17 +96,17 @@ std::string_view route_label(std::string_view path) {
     return "other";
   }
   if (p[1] == "state-machines") {
-    return n == 2                            ? "/v1/state-machines"
-           : n == 3                          ? "/v1/state-machines/{name}"
+    return n == 2                           ? "/v1/state-machines"
+           : n == 3                         ? "/v1/state-machines/{name}"
            : n == 4 && p[3] == "executions" ? "/v1/state-machines/{name}/executions"
-                                             : "other";
+                                            : "other";
   }
   if (p[1] == "executions") {
-    return n == 2                         ? "/v1/executions"
-           : n == 3                       ? "/v1/executions/{id}"
+    return n == 2                        ? "/v1/executions"
+           : n == 3                      ? "/v1/executions/{id}"
            : n == 4 && p[3] == "history" ? "/v1/executions/{id}/history"
            : n == 4 && p[3] == "stop"    ? "/v1/executions/{id}/stop"
-                                          : "other";
+                                         : "other";
   }
   if (p[1] == "tasks" && n == 4) {
     return p[3] == "success"     ? "/v1/tasks/{token}/success"
@@ -226,8 +226,7 @@ asio::awaitable<http::Response> Api::route(http::Request& req) {
       co_return co_await list_state_machines(req);
     }
     if (parts.size() >= 3 && !valid_name(parts[2])) {
-      co_return error_response(400, "InvalidName",
-                               "names are 1-80 characters of letters, digits, '-', '_' and '.'");
+      co_return error_response(400, "InvalidName", "names are 1-80 characters of letters, digits, '-', '_' and '.'");
     }
     if (parts.size() == 3) {
       if (m == "PUT") {
@@ -270,8 +269,8 @@ asio::awaitable<http::Response> Api::route(http::Request& req) {
       if (body.is_discarded() || !body.is_object()) {
         co_return error_response(400, "InvalidJson", "the body must be a JSON object");
       }
-      auto r = co_await service_.stop(parts[2], body.value("error", std::string("")),
-                                      body.value("cause", std::string("")));
+      auto r =
+          co_await service_.stop(parts[2], body.value("error", std::string("")), body.value("cause", std::string("")));
       if (!r) {
         co_return error_response(404, "NotFound", r.error().cause);
       }
@@ -328,8 +327,7 @@ asio::awaitable<http::Response> Api::put_state_machine(const std::string& name, 
       definition = d;
     }
     if (doc->contains("type")) {
-      if (!(*doc)["type"].is_string() ||
-          ((*doc)["type"] != "STANDARD" && (*doc)["type"] != "EXPRESS")) {
+      if (!(*doc)["type"].is_string() || ((*doc)["type"] != "STANDARD" && (*doc)["type"] != "EXPRESS")) {
         co_return error_response(400, "InvalidType", "type must be \"STANDARD\" or \"EXPRESS\"");
       }
       type = (*doc)["type"].get<std::string>();
@@ -392,8 +390,8 @@ asio::awaitable<http::Response> Api::list_state_machines(http::Request& req) {
   for (size_t i = 0; i < names.size() && static_cast<int64_t>(i) < limit; ++i) {
     auto rec = co_await state_machines_.get(names[i]);
     if (rec) {
-      out.push_back({{"name", rec->name}, {"revision", rec->revision}, {"type", rec->type},
-                     {"updatedAt", rec->updated_at}});
+      out.push_back(
+          {{"name", rec->name}, {"revision", rec->revision}, {"type", rec->type}, {"updatedAt", rec->updated_at}});
     }
   }
   if (static_cast<int64_t>(names.size()) > limit) {

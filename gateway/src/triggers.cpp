@@ -302,9 +302,9 @@ Result<std::vector<TriggeredStart>> alertmanager_starts(const Json& payload) {
     for (const auto& [k, v] : group.items()) {
       s.input[k] = v;
     }
-    s.name = "am-" + sha256_hex(fingerprint + "\n" + a["startsAt"].get<std::string>() + "\n" +
-                                a["status"].get<std::string>())
-                         .substr(0, 40);
+    s.name = "am-" +
+             sha256_hex(fingerprint + "\n" + a["startsAt"].get<std::string>() + "\n" + a["status"].get<std::string>())
+                 .substr(0, 40);
     out.push_back(std::move(s));
   }
   return out;
@@ -445,8 +445,7 @@ Result<std::vector<Json>> parse_cloudevents(const http::Request& req) {
 }
 
 std::string cloudevent_execution_name(const Json& event) {
-  return "ce-" +
-         sha256_hex(event["source"].get<std::string>() + "\n" + event["id"].get<std::string>()).substr(0, 40);
+  return "ce-" + sha256_hex(event["source"].get<std::string>() + "\n" + event["id"].get<std::string>()).substr(0, 40);
 }
 
 // ---- endpoints -----------------------------------------------------------------------

@@ -300,8 +300,8 @@ struct LocalFunctionHost::Impl : std::enable_shared_from_this<LocalFunctionHost:
   struct Function {
     FunctionSpec spec;
     std::vector<std::shared_ptr<FunctionInstance>> instances;
-    int started = 0;                ///< numbers the log files
-    std::list<Waiter*> waiters;     ///< first come, first woken
+    int started = 0;             ///< numbers the log files
+    std::list<Waiter*> waiters;  ///< first come, first woken
   };
 
   Impl(asio::any_io_executor e, fs::path dir, HostOptions o)
@@ -537,9 +537,8 @@ struct LocalFunctionHost::Impl : std::enable_shared_from_this<LocalFunctionHost:
       if (Clock::now() >= deadline) {
         if (lease) {
           throw FunctionHostError("function '" + name + "' did not accept connections on port " +
-                                  std::to_string(lease.instance_->port) + " within " +
-                                  std::to_string(timeout.count()) + " ms (cold start); see " +
-                                  lease.instance_->log_file.string());
+                                  std::to_string(lease.instance_->port) + " within " + std::to_string(timeout.count()) +
+                                  " ms (cold start); see " + lease.instance_->log_file.string());
         }
         throw FunctionHostError("function '" + name + "': all " + std::to_string(fn.spec.max_processes) +
                                 " processes busy (" + std::to_string(fn.spec.concurrency) +

@@ -34,8 +34,7 @@ bool starts_with_http(std::string_view s) {
 Resolver::Resolver(const LocalFunctionHost* host, std::string url_template, std::string ns)
     : host_(host), template_(std::move(url_template)), namespace_(std::move(ns)) {
   if (!starts_with_http(template_) || template_.find("{name}") == std::string::npos) {
-    throw std::invalid_argument("function URL template must be an http:// URL containing {name}: '" + template_ +
-                                "'");
+    throw std::invalid_argument("function URL template must be an http:// URL containing {name}: '" + template_ + "'");
   }
   if (!detail::valid_function_name(namespace_)) {
     throw std::invalid_argument("invalid namespace '" + namespace_ + "'");
@@ -46,8 +45,8 @@ Resolver::Resolver(const LocalFunctionHost* host, std::string url_template, std:
 
 Result<Target> Resolver::resolve_function(std::string_view name) const {
   if (!detail::valid_function_name(name)) {
-    return Error{"States.Runtime", "invalid function name '" + std::string(name) +
-                                       "' (1-63 letters, digits, '-' or '_')"};
+    return Error{"States.Runtime",
+                 "invalid function name '" + std::string(name) + "' (1-63 letters, digits, '-' or '_')"};
   }
   if (host_ != nullptr && host_->has(name)) {
     return Target{std::string(name), {}};

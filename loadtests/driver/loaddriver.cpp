@@ -12,6 +12,7 @@
 //   sy_loaddriver --url http://127.0.0.1:8080/v1/state-machines/b1/executions?wait=30
 //                 --body '{"input":{}}' --k 2000 --c 64 [--warmup 100] [--max-seconds 60]
 //                 [--timeout-ms 30000] [--expect '"SUCCEEDED"'] [--method POST] [--label x]
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -19,7 +20,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>

@@ -3,10 +3,10 @@
 #include <openssl/rand.h>
 
 #include <chrono>
-#include <limits>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
-#include <cstdint>
+#include <limits>
 #include <stdexcept>
 
 namespace switchyard::router {

@@ -32,9 +32,8 @@ const char* const kMonths[] = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", 
 const char* const kDays[] = {"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"};
 
 const FieldSpec kFields[5] = {
-    {"minute", 0, 59, nullptr, 0, 0},        {"hour", 0, 23, nullptr, 0, 0},
-    {"day-of-month", 1, 31, nullptr, 0, 0},  {"month", 1, 12, kMonths, 1, 12},
-    {"day-of-week", 0, 7, kDays, 0, 7},
+    {"minute", 0, 59, nullptr, 0, 0}, {"hour", 0, 23, nullptr, 0, 0},     {"day-of-month", 1, 31, nullptr, 0, 0},
+    {"month", 1, 12, kMonths, 1, 12}, {"day-of-week", 0, 7, kDays, 0, 7},
 };
 
 std::vector<std::string_view> split(std::string_view s, char sep) {
@@ -133,8 +132,8 @@ Result<uint64_t> field(std::string_view text, const FieldSpec& f, bool& star) {
       lo = *a;
       hi = *b;
       if (lo > hi) {
-        return Error{"InvalidCron", std::string(f.name) + " field: range '" + std::string(range) +
-                                        "' ends before it starts"};
+        return Error{"InvalidCron",
+                     std::string(f.name) + " field: range '" + std::string(range) + "' ends before it starts"};
       }
     } else {
       auto a = value(range, f);
@@ -383,8 +382,7 @@ Result<seconds> parse_utc_offset(std::string_view tz) {
     }
   }
   return Error{"InvalidTimezone",
-               "time zone '" + std::string(tz) +
-                   "' is not UTC or a fixed UTC offset such as \"+02:00\""};
+               "time zone '" + std::string(tz) + "' is not UTC or a fixed UTC offset such as \"+02:00\""};
 }
 
 std::string iso_minute(sys_seconds t) {

@@ -5,7 +5,7 @@
 namespace switchyard::router {
 
 boost::asio::awaitable<std::shared_ptr<const asl::Definition>> DefinitionCache::get(const std::string& name,
-                                                                                   int64_t revision) {
+                                                                                    int64_t revision) {
   auto key = std::make_pair(name, revision);
   if (auto it = cache_.find(key); it != cache_.end()) {
     co_return it->second;

@@ -33,6 +33,7 @@
 // stream items, and the version guard is unchanged.
 #include "switchyard/router/execution_service.hpp"
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
@@ -40,13 +41,12 @@
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <algorithm>
 #include <cassert>
 #include <functional>
 #include <iostream>
 
-#include "switchyard/router/clock.hpp"
 #include "router_metrics.hpp"
+#include "switchyard/router/clock.hpp"
 #include "switchyard/router/triggers.hpp"
 #include "switchyard/store/keys.hpp"
 
@@ -160,7 +160,9 @@ asl::InvokeTask task_from_json(Json& j) {
   return t;
 }
 
-Json error_object(const std::string& error, const std::string& cause) { return Json{{"error", error}, {"cause", cause}}; }
+Json error_object(const std::string& error, const std::string& cause) {
+  return Json{{"error", error}, {"cause", cause}};
+}
 
 // {"mapIterationStartedEventDetails": {"name", "index"}}: Step Functions names the details after the event.
 Json iteration_details(const std::string& type, const std::string& map_state, const Json& map_item) {
@@ -186,8 +188,7 @@ asio::awaitable<asl::Event> run_express_children(
   if (n == 0) {
     co_return asl::ChildrenSucceeded{Json::array()};
   }
-  const size_t workers =
-      run.max_concurrency > 0 ? std::min(n, static_cast<size_t>(run.max_concurrency)) : n;
+  const size_t workers = run.max_concurrency > 0 ? std::min(n, static_cast<size_t>(run.max_concurrency)) : n;
   Json outputs(Json::value_t::array);
   for (size_t i = 0; i < n; ++i) {
     outputs.push_back(nullptr);
@@ -231,7 +232,7 @@ asio::awaitable<asl::Event> run_express_children(
         if (!stop) {
           stop = true;
           failure = has_tolerance(run) ? asl::ChildrenFailed{"States.ExceedToleratedFailureThreshold",
-                                                              "The specified tolerated failure threshold was exceeded"}
+                                                             "The specified tolerated failure threshold was exceeded"}
                                        : asl::ChildrenFailed{f.error, f.cause};
         }
         co_return;
@@ -245,13 +246,13 @@ asio::awaitable<asl::Event> run_express_children(
   for (size_t w = 0; w < workers; ++w) {
     ops.push_back(asio::co_spawn(ex, worker(), asio::deferred));
   }
-  [[maybe_unused]] auto [order, errors] = co_await asio::experimental::make_parallel_group(std::move(ops))
-                             .async_wait(
-                                 [&stop](const std::exception_ptr& e) {
-                                   return e || stop ? asio::cancellation_type::terminal
-                                                    : asio::cancellation_type::none;
-                                 },
-                                 asio::use_awaitable);
+  [[maybe_unused]] auto [order, errors] =
+      co_await asio::experimental::make_parallel_group(std::move(ops))
+          .async_wait(
+              [&stop](const std::exception_ptr& e) {
+                return e || stop ? asio::cancellation_type::terminal : asio::cancellation_type::none;
+              },
+              asio::use_awaitable);
   if (failure) {
     co_return *failure;
   }
@@ -346,14 +347,14 @@ struct ExecutionService::Run {
   asl::Cursor cursor;
   Json variables = Json::object();
   Json map_item;
-  std::string parent;  // "" for the top level
-  std::string prefix;  // parent's children prefix
-  Json join;           // for a parent waiting on children: {n, prefix}
-  Json limits;         // for a child: the join's {n, maxc, tolc, tolp}
-  std::string map_state;  // for a Map iteration: the Map state's name (its history events name it)
+  std::string parent;         // "" for the top level
+  std::string prefix;         // parent's children prefix
+  Json join;                  // for a parent waiting on children: {n, prefix}
+  Json limits;                // for a child: the join's {n, maxc, tolc, tolp}
+  std::string map_state;      // for a Map iteration: the Map state's name (its history events name it)
   int64_t entered_event = 0;  // id of the current state's *StateEntered event (for States.Runtime causes)
-  Json task;           // the scheduled call, between TaskScheduled and its outcome
-  Json outer;          // for a child: the enclosing scopes' variable names (read-only here)
+  Json task;                  // the scheduled call, between TaskScheduled and its outcome
+  Json outer;                 // for a child: the enclosing scopes' variable names (read-only here)
 
   Json to_json() const {
     Json j{{"m", machine}, {"c", cursor.to_json()}, {"vars", variables}};
@@ -453,7 +454,7 @@ struct ExecutionService::Run {
 
 // What a committed transition leaves in memory for the next item of the same run.
 struct ExecutionService::Carry {
-  std::string exec;     // the work item it is for
+  std::string exec;  // the work item it is for
   std::string run;
   std::string version;
   std::map<std::string, std::string> rec;  // the fields process() reads, as they are now (r:/rv: aside)
@@ -481,9 +482,9 @@ ExecutionService::ExecutionService(asio::any_io_executor ex, store::ExecutionSto
 // ---- state machines ------------------------------------------------------------
 
 asio::awaitable<ExecutionService::PutResult> ExecutionService::put_state_machine(const std::string& name,
-                                                                                const Json& definition,
-                                                                                const std::string& type,
-                                                                                const Json& triggers) {
+                                                                                 const Json& definition,
+                                                                                 const std::string& type,
+                                                                                 const Json& triggers) {
   PutResult out;
   auto parsed = asl::parse_definition(definition);
   if (!parsed.ok()) {
@@ -513,8 +514,8 @@ asio::awaitable<Result<StartResult>> ExecutionService::start(const std::string& 
   }
   std::string input_text = dump_json(input);
   if (input_text.size() > options_.max_payload_bytes) {
-    co_return Error{"PayloadTooLarge", "the input is " + std::to_string(input_text.size()) +
-                                           " bytes; the limit is " + std::to_string(options_.max_payload_bytes)};
+    co_return Error{"PayloadTooLarge", "the input is " + std::to_string(input_text.size()) + " bytes; the limit is " +
+                                           std::to_string(options_.max_payload_bytes)};
   }
   auto def = co_await definitions_.get(sm->name, sm->revision);
   int64_t now = now_ms();
@@ -534,7 +535,10 @@ asio::awaitable<Result<StartResult>> ExecutionService::start(const std::string& 
   if (sm->type == "EXPRESS") {
     // In memory from start to end; only the final record (and its history) is written.
     std::vector<std::string> events;
-    Json ctx_exec{{"Id", id}, {"Input", input}, {"Name", name.empty() ? id : name}, {"StartTime", rfc3339(now)},
+    Json ctx_exec{{"Id", id},
+                  {"Input", input},
+                  {"Name", name.empty() ? id : name},
+                  {"StartTime", rfc3339(now)},
                   {"RedriveCount", 0}};
     Json sm_ctx{{"Id", sm->name}, {"Name", sm->name}};
     Json rec = co_await run_express(*def, ctx_exec, sm_ctx, id, input, events);
@@ -697,8 +701,8 @@ asio::awaitable<Result<void>> ExecutionService::complete_task(const std::string&
     Json output = body.contains("output") ? body["output"] : Json();
     data = Json{{"output", output}}.dump();
     if (data.size() > options_.max_payload_bytes) {
-      co_return Error{"PayloadTooLarge", "the output is over the " + std::to_string(options_.max_payload_bytes) +
-                                             " byte limit"};
+      co_return Error{"PayloadTooLarge",
+                      "the output is over the " + std::to_string(options_.max_payload_bytes) + " byte limit"};
     }
   } else if (kind == "failure") {
     auto str_or = [&](const char* k) {
@@ -732,7 +736,7 @@ asio::awaitable<void> ExecutionService::process(store::WorkItem item) {
 }
 
 asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process(store::WorkItem item,
-                                                                           std::shared_ptr<Carry>& carry) {
+                                                                          std::shared_ptr<Carry>& carry) {
   RouterMetrics::get().work_items.with({item.kind}).inc();
   std::shared_ptr<Carry> in = std::move(carry);
   carry.reset();
@@ -745,9 +749,8 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process(store:
     // (the version guard of the next commit covers a stop or a race meanwhile).
     co_return co_await process_run(item, std::move(in->rec), in.get(), carry);
   }
-  std::vector<std::string> fields{"id",        "status",    "stateMachine", "revision",      "name",
-                                  "input",     "startedAt", "ev",           "r:" + item.run, "rv:" + item.run,
-                                  "type"};
+  std::vector<std::string> fields{"id",        "status", "stateMachine",  "revision",       "name", "input",
+                                  "startedAt", "ev",     "r:" + item.run, "rv:" + item.run, "type"};
   auto values = co_await executions_.read(item.exec, fields);
   if (!values) {
     co_await drop_counted(executions_, item);
@@ -767,9 +770,10 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process(store:
   co_return co_await process_run(item, std::move(rec), nullptr, carry);
 }
 
-asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
-    store::WorkItem& item, std::map<std::string, std::string> rec, Carry* in, std::shared_ptr<Carry>& out,
-    StartFold* fold) {
+asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(store::WorkItem& item,
+                                                                              std::map<std::string, std::string> rec,
+                                                                              Carry* in, std::shared_ptr<Carry>& out,
+                                                                              StartFold* fold) {
   const std::string& exec = item.exec;
   int64_t now = now_ms();
   store::Transition t;
@@ -782,8 +786,7 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
   }
 
   bool timed = true;  // the execution may have a timeout timer (known once the definition is read)
-  auto finish = [&](const std::string& status, const Json* output, const std::string& error,
-                    const std::string& cause) {
+  auto finish = [&](const std::string& status, const Json* output, const std::string& error, const std::string& cause) {
     t.set.emplace_back("status", status);
     t.set.emplace_back("stoppedAt", std::to_string(now_ms()));
     if (output != nullptr) {
@@ -806,9 +809,9 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
 
   if (item.kind == "timeout") {
     finish("TIMED_OUT", nullptr, "States.Timeout", "The execution timed out (state machine TimeoutSeconds).");
-    t.events.push_back(event_text("ExecutionTimedOut", now,
-                                  {{"executionTimedOutEventDetails",
-                                    {{"error", "States.Timeout"}, {"cause", "The execution timed out."}}}}));
+    t.events.push_back(event_text(
+        "ExecutionTimedOut", now,
+        {{"executionTimedOutEventDetails", {{"error", "States.Timeout"}, {"cause", "The execution timed out."}}}}));
     if ((co_await commit_counted(executions_, t)).outcome == store::CommitOutcome::Committed) {
       notifier_.notify(exec);
     }
@@ -823,8 +826,8 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
     def = co_await definitions_.get(field(rec, "stateMachine"), std::stoll(field(rec, "revision")));
   }
   timed = def->timeout_ms().has_value();  // (start() set the timer from this revision's TimeoutSeconds)
-  Run run = in != nullptr && in->state ? std::move(*in->state)
-                                       : Run::from_json(Json::parse(field(rec, "r:" + item.run)));
+  Run run =
+      in != nullptr && in->state ? std::move(*in->state) : Run::from_json(Json::parse(field(rec, "r:" + item.run)));
   int64_t version = item.version == "*" ? std::stoll(field(rec, "rv:" + item.run)) : std::stoll(item.version);
   std::string next_version = std::to_string(version + 1);
 
@@ -882,8 +885,7 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
       t.set.emplace_back("tw:" + item.run, next_version);
       if (task.timeout_ms) {
         // TimeoutSeconds bounds the whole step, the hand-off call included.
-        t.timers.emplace_back(now + *task.timeout_ms,
-                              store::timer_member(exec, item.run, next_version, "ttimeout"));
+        t.timers.emplace_back(now + *task.timeout_ms, store::timer_member(exec, item.run, next_version, "ttimeout"));
       }
       if (task.heartbeat_ms) {
         t.timers.emplace_back(env.now_ms + *task.heartbeat_ms, store::timer_member(exec, item.run, next_version, "hb"));
@@ -943,8 +945,8 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
 
   if (item.kind == "enter" && version == 0 && !run.map_state.empty()) {
     // An iteration starts when its first work item runs (MaxConcurrency may delay it).
-    t.events.push_back(event_text("MapIterationStarted", now,
-                                  iteration_details("MapIterationStarted", run.map_state, run.map_item)));
+    t.events.push_back(
+        event_text("MapIterationStarted", now, iteration_details("MapIterationStarted", run.map_state, run.map_item)));
   }
   // run.cursor is moved in: it is the decision's cursor from here on.
   asl::Decision decision = asl::step(*def, run.machine, ctx, std::move(run.cursor), std::move(event), env);
@@ -963,8 +965,8 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
   while (std::holds_alternative<asl::RunChildren>(decision.next) &&
          std::get<asl::RunChildren>(decision.next).children.empty()) {
     ctx.variables = decision.variables;
-    decision = asl::step(*def, run.machine, ctx, std::move(decision.cursor), asl::ChildrenSucceeded{Json::array()},
-                         env);
+    decision =
+        asl::step(*def, run.machine, ctx, std::move(decision.cursor), asl::ChildrenSucceeded{Json::array()}, env);
     add_events(decision);
   }
   run.cursor = std::move(decision.cursor);
@@ -1058,8 +1060,8 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
           std::string cause = next.cause;
           if (next.error == "States.Runtime" && cause.rfind("An error occurred while executing the state", 0) != 0) {
             // As Step Functions words it, naming the state and its entered event.
-            cause = "An error occurred while executing the state '" + run.cursor.state + "' (entered at the event id #" +
-                    std::to_string(run.entered_event) + "). " + cause;
+            cause = "An error occurred while executing the state '" + run.cursor.state +
+                    "' (entered at the event id #" + std::to_string(run.entered_event) + "). " + cause;
           }
           ends_run(false, Json(), next.error, cause);
         }
@@ -1082,19 +1084,18 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
     t.run = item.run;
     t.expected_version = item.version;
     t.ack_id = item.id;
-    std::string cause = "The execution reached the limit of " + std::to_string(options_.max_history_events) +
-                        " history events.";
-    t.events.push_back(event_text("ExecutionFailed", env.now_ms,
-                                  {{"executionFailedEventDetails",
-                                    {{"error", "States.DataLimitExceeded"}, {"cause", cause}}}}));
+    std::string cause =
+        "The execution reached the limit of " + std::to_string(options_.max_history_events) + " history events.";
+    t.events.push_back(
+        event_text("ExecutionFailed", env.now_ms,
+                   {{"executionFailedEventDetails", {{"error", "States.DataLimitExceeded"}, {"cause", cause}}}}));
     finish("FAILED", nullptr, "States.DataLimitExceeded", cause);
   }
 
   std::optional<store::WorkItem> next;
   int64_t lease_due = 0;
   if (local_ != nullptr && (fold == nullptr || fold->lease) && !t.finished && !t.join && t.work.size() == 1 &&
-      t.work.front().run == item.run &&
-      (t.work.front().kind == "enter" || t.work.front().kind == "invoke")) {
+      t.work.front().run == item.run && (t.work.front().kind == "enter" || t.work.front().kind == "invoke")) {
     // The same run's next step: this router goes on with it, holding it as a lease (see the top comment).
     next = std::move(t.work.front());
     t.work.clear();
@@ -1146,9 +1147,9 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(
 
 // ---- EXPRESS ----------------------------------------------------------------------------
 
-asio::awaitable<asl::Decision> ExecutionService::express_machine(const asl::Definition& def,
-                                                                 const std::string& machine, asl::RunContext ctx,
-                                                                 asl::Cursor cursor, const std::string& id,
+asio::awaitable<asl::Decision> ExecutionService::express_machine(const asl::Definition& def, const std::string& machine,
+                                                                 asl::RunContext ctx, asl::Cursor cursor,
+                                                                 const std::string& id,
                                                                  std::vector<std::string>& events) {
   asl::Event event = asl::Enter{};
   auto ex = co_await asio::this_coro::executor;
@@ -1173,10 +1174,10 @@ asio::awaitable<asl::Decision> ExecutionService::express_machine(const asl::Defi
         event = asl::TaskFailed{"States.Runtime", "EXPRESS state machines do not support .waitForTaskToken"};
         continue;
       }
-      CallMeta meta{id, ctx.state_machine.value("Name", std::string()), cursor.state,
-                    id + "/" + cursor.state + "/" + std::to_string(cursor.entered_ms) + "/" +
-                        std::to_string(task->attempt),
-                    task->attempt};
+      CallMeta meta{
+          id, ctx.state_machine.value("Name", std::string()), cursor.state,
+          id + "/" + cursor.state + "/" + std::to_string(cursor.entered_ms) + "/" + std::to_string(task->attempt),
+          task->attempt};
       auto started = asl::task_started_event(*task);
       events.push_back(event_text(started.type, now_ms(), started.details_text));
       auto r = co_await call_timed(invoker_, *task, meta);
@@ -1225,12 +1226,11 @@ asio::awaitable<Json> ExecutionService::run_express(const asl::Definition& def, 
     if (auto timeout = def.timeout_ms()) {
       using namespace asio::experimental::awaitable_operators;
       asio::steady_timer timer(ex_, milliseconds{*timeout});
-      auto r = co_await (express_machine(def, "", ctx, cursor, id, events) ||
-                         timer.async_wait(asio::use_awaitable));
+      auto r = co_await (express_machine(def, "", ctx, cursor, id, events) || timer.async_wait(asio::use_awaitable));
       if (r.index() == 1) {
-        events.push_back(event_text("ExecutionTimedOut", now_ms(),
-                                    {{"executionTimedOutEventDetails",
-                                      {{"error", "States.Timeout"}, {"cause", "The execution timed out."}}}}));
+        events.push_back(event_text(
+            "ExecutionTimedOut", now_ms(),
+            {{"executionTimedOutEventDetails", {{"error", "States.Timeout"}, {"cause", "The execution timed out."}}}}));
         co_return Json{{"status", "TIMED_OUT"}, {"error", "States.Timeout"}, {"cause", "The execution timed out."}};
       }
       d = std::get<0>(std::move(r));

@@ -1,11 +1,11 @@
 #include "switchyard/router/invoker.hpp"
 
+#include <algorithm>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/status.hpp>
-#include <algorithm>
 #include <cctype>
 
 #include "switchyard/router/clock.hpp"
@@ -236,9 +236,9 @@ asio::awaitable<Result<Json>> Invoker::call(const asl::InvokeTask& task, const C
           req.headers.emplace_back(k, v.is_string() ? v.get<std::string>() : v.dump());
         }
       }
-      req.body = p.contains("RequestBody") ? (p["RequestBody"].is_string() ? p["RequestBody"].get<std::string>()
-                                                                            : p["RequestBody"].dump())
-                                           : std::string();
+      req.body = p.contains("RequestBody")
+                     ? (p["RequestBody"].is_string() ? p["RequestBody"].get<std::string>() : p["RequestBody"].dump())
+                     : std::string();
       auto resp = co_await send("", url, std::move(req), timeout);
       if (!resp) {
         co_return std::move(resp).error();
@@ -259,15 +259,16 @@ asio::awaitable<Result<Json>> Invoker::call(const asl::InvokeTask& task, const C
       if (resp->status < 200 || resp->status > 299) {
         co_return Error{"States.Http.StatusCode." + std::to_string(resp->status), truncate(resp->body)};
       }
-      co_return Json{{"Headers", headers},
-                     {"ResponseBody", body},
-                     {"StatusCode", resp->status},
-                     {"StatusText", std::string(boost::beast::http::obsolete_reason(
-                                        static_cast<boost::beast::http::status>(resp->status)))}};
+      co_return Json{
+          {"Headers", headers},
+          {"ResponseBody", body},
+          {"StatusCode", resp->status},
+          {"StatusText",
+           std::string(boost::beast::http::obsolete_reason(static_cast<boost::beast::http::status>(resp->status)))}};
     }
     case ResourceTarget::Kind::Unsupported:
-      co_return Error{"States.TaskFailed", "unsupported Resource '" + task.resource +
-                                               "' (use fn:<name>, http(s)://..., or a Lambda ARN)"};
+      co_return Error{"States.TaskFailed",
+                      "unsupported Resource '" + task.resource + "' (use fn:<name>, http(s)://..., or a Lambda ARN)"};
   }
 
   auto resp = co_await send(function, url, std::move(req), timeout);
@@ -282,8 +283,8 @@ asio::awaitable<Result<Json>> Invoker::call(const asl::InvokeTask& task, const C
         co_return Error{"States.TaskFailed", "the function's answer is not JSON: " + truncate(resp->body, 256)};
       }
       if (!within_depth(result)) {
-        co_return Error{"States.TaskFailed", "the function's answer nests deeper than " +
-                                                 std::to_string(kMaxJsonDepth) + " levels"};
+        co_return Error{"States.TaskFailed",
+                        "the function's answer nests deeper than " + std::to_string(kMaxJsonDepth) + " levels"};
       }
     }
     if (wrap_lambda_invoke) {

@@ -31,8 +31,7 @@ struct RouterMetrics {
         r.counter("switchyard_executions_finished_total", "Executions that ended, by final status.", {"status"}),
         r.counter("switchyard_transitions_committed_total", "State transitions committed to Redis.").get(),
         r.counter("switchyard_commits_rejected_total",
-                  "Commits refused by the version guard (stale: already applied; gone: execution ended).",
-                  {"reason"}),
+                  "Commits refused by the version guard (stale: already applied; gone: execution ended).", {"reason"}),
         r.counter("switchyard_work_items_processed_total", "Work items processed, by kind.", {"kind"}),
         r.counter("switchyard_work_items_dropped_total",
                   "Work items dropped without a transition (already applied, or the execution ended).")
@@ -43,9 +42,8 @@ struct RouterMetrics {
                     "How late timers were taken by this router after they fell due, by kind.", {"kind"},
                     {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}),
         r.counter("switchyard_task_calls_total", "Task function calls, by outcome.", {"outcome"}),
-        r.histogram("switchyard_task_call_duration_seconds", "Task function call latency, by outcome.",
-                    {"outcome"}, {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
-                                  60}),
+        r.histogram("switchyard_task_call_duration_seconds", "Task function call latency, by outcome.", {"outcome"},
+                    {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}),
         r.counter("switchyard_task_callbacks_total", "Task token completions, by kind and outcome.",
                   {"kind", "outcome"}),
         r.counter("switchyard_index_entries_swept_total",
@@ -55,8 +53,7 @@ struct RouterMetrics {
                   "Timer polls that found this router behind (timers taken late or a full batch): new starts "
                   "are held back meanwhile.")
             .get(),
-        r.counter("switchyard_starts_held_total",
-                  "Execution starts held back while routers were behind on due timers.")
+        r.counter("switchyard_starts_held_total", "Execution starts held back while routers were behind on due timers.")
             .get(),
         r.counter("switchyard_start_hold_seconds_total", "Time execution starts were held back, summed.").get(),
     };

@@ -18,8 +18,8 @@ using namespace std::chrono;
 
 struct TimeZone::Data {
   std::string name;
-  std::optional<seconds> fixed;  // set: the offset never changes
-  std::vector<int64_t> transitions;  // UTC seconds, ascending
+  std::optional<seconds> fixed;       // set: the offset never changes
+  std::vector<int64_t> transitions;   // UTC seconds, ascending
   std::vector<int32_t> offset_after;  // the offset from transitions[i] on
   int32_t offset_before = 0;          // before the first transition (time type 0, RFC 8536)
   std::optional<PosixTz> rule;        // after the last transition (the footer)
@@ -292,9 +292,7 @@ bool read_header(Bytes& in, char& version, Counts& c) {
 }  // namespace
 
 Result<TimeZone> TimeZone::from_tzif(std::string name, std::string_view bytes) {
-  auto bad = [&name](const std::string& why) {
-    return Error{"InvalidTimezone", "time zone '" + name + "': " + why};
-  };
+  auto bad = [&name](const std::string& why) { return Error{"InvalidTimezone", "time zone '" + name + "': " + why}; };
   Bytes in(bytes);
   char version = 0;
   Counts c{};
@@ -387,8 +385,8 @@ Result<TimeZone> TimeZone::named(std::string_view name) {
   };
   bool chars_ok = !name.empty() && name.size() <= 128 && name.front() != '/' && name.back() != '/' &&
                   std::all_of(name.begin(), name.end(), [](char ch) {
-                    return std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '/' || ch == '_' ||
-                           ch == '+' || ch == '-' || ch == '.';
+                    return std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '/' || ch == '_' || ch == '+' ||
+                           ch == '-' || ch == '.';
                   });
   const std::string parts = "/" + std::string(name) + "/";
   bool parts_ok = chars_ok && parts.find("/./") == std::string::npos && parts.find("/../") == std::string::npos &&

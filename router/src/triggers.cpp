@@ -47,8 +47,9 @@ void unknown_fields(const Json& t, std::initializer_list<const char*> known, con
 void validate_webhook(const Json& t, const std::string& at, std::set<std::string>& hooks, asl::Problems& out) {
   unknown_fields(t, {"type", "name", "auth", "format"}, at, out);
   if (!t.contains("name") || !t["name"].is_string() || !valid_hook_name(t["name"].get<std::string>())) {
-    out.push_back({at + "/name", "a webhook needs a name of 1-80 letters, digits, '-', '_' and '.' (it is the "
-                                 "last part of POST /v1/hooks/<name>)"});
+    out.push_back({at + "/name",
+                   "a webhook needs a name of 1-80 letters, digits, '-', '_' and '.' (it is the "
+                   "last part of POST /v1/hooks/<name>)"});
   } else if (!hooks.insert(t["name"].get<std::string>()).second) {
     out.push_back({at + "/name", "the webhook name '" + t["name"].get<std::string>() + "' is used twice"});
   }
@@ -58,8 +59,9 @@ void validate_webhook(const Json& t, const std::string& at, std::set<std::string
     }
   }
   if (!t.contains("auth")) {
-    out.push_back({at + "/auth", "a webhook needs auth: {\"scheme\": \"github\" | \"standard-webhooks\" | "
-                                 "\"token\", \"secretFrom\": {\"env\": NAME} | {\"file\": PATH}}"});
+    out.push_back({at + "/auth",
+                   "a webhook needs auth: {\"scheme\": \"github\" | \"standard-webhooks\" | "
+                   "\"token\", \"secretFrom\": {\"env\": NAME} | {\"file\": PATH}}"});
     return;
   }
   const Json& auth = t["auth"];

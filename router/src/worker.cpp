@@ -1,11 +1,11 @@
 #include "switchyard/router/worker.hpp"
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <algorithm>
 #include <iostream>
 
 #include "router_metrics.hpp"
@@ -55,9 +55,7 @@ void Worker::start() {
   asio::co_spawn(ex_, sweep_loop(), log("index sweep"));
 }
 
-bool Worker::has_room() const {
-  return !stopping_ && static_cast<int>(in_flight_.size()) < options_.max_in_flight;
-}
+bool Worker::has_room() const { return !stopping_ && static_cast<int>(in_flight_.size()) < options_.max_in_flight; }
 
 void Worker::dispatch(store::WorkItem item, std::shared_ptr<ExecutionService::Carry> carry) {
   run(std::move(item), std::move(carry), false);
@@ -289,8 +287,7 @@ asio::awaitable<void> Worker::sweep_indexes() {
     int64_t next = sweep_cursors_.count(key) ? sweep_cursors_[key] : 0;
     // Windows until the index wraps around or the per-tick budget is spent.
     for (int w = 0; w < options_.index_sweep_windows && !stopping_; ++w) {
-      auto r = co_await service_.executions().sweep_index(key, next, options_.index_sweep_batch, horizon,
-                                                          deleted_name);
+      auto r = co_await service_.executions().sweep_index(key, next, options_.index_sweep_batch, horizon, deleted_name);
       removed += r.removed;
       next = r.next;
       if (next == 0) {

@@ -2,8 +2,8 @@
 
 #include <array>
 #include <bit>
-#include <cstdint>
 #include <cassert>
+#include <cstdint>
 #include <cstring>
 #include <stdexcept>
 

@@ -87,8 +87,8 @@ struct ExecutionStore::PendingCommit {
   explicit PendingCommit(const asio::any_io_executor& ex) : signal(ex, asio::steady_timer::time_point::max()) {}
   asio::steady_timer signal;  ///< cancelled when the result is in
   bool done = false;
-  Reply reply;                ///< this transition's element of the script's reply
-  std::exception_ptr error;   ///< the batch's I/O failure
+  Reply reply;               ///< this transition's element of the script's reply
+  std::exception_ptr error;  ///< the batch's I/O failure
 };
 
 struct ExecutionStore::CommitBatch {
@@ -226,8 +226,7 @@ asio::awaitable<CommitResult> ExecutionStore::commit_reporting(const Transition&
   auto ex = co_await asio::this_coro::executor;
   auto pending = std::make_shared<PendingCommit>(ex);
   std::shared_ptr<CommitBatch> batch = open_batch_;
-  const bool lead =
-      !batch || batch->commits.size() >= kMaxBatchCommits || batch->args.bytes() >= kMaxBatchBytes;
+  const bool lead = !batch || batch->commits.size() >= kMaxBatchCommits || batch->args.bytes() >= kMaxBatchBytes;
   if (lead) {
     batch = std::make_shared<CommitBatch>();
     batch->keys.add(keys::kWork);
@@ -305,7 +304,11 @@ asio::awaitable<std::optional<std::string>> ExecutionStore::stop(const std::stri
                                                                  std::chrono::seconds retention) {
   std::vector<std::string> keys{keys::execution(exec), keys::history(exec), str(keys::kTimers)};
   std::string stored;
-  std::vector<std::string> args{status,      error, cause, std::to_string(now_ms), stored_event(event, stored),
+  std::vector<std::string> args{status,
+                                error,
+                                cause,
+                                std::to_string(now_ms),
+                                stored_event(event, stored),
                                 str(keys::kDoneChannel),
                                 std::to_string(retention.count())};
   Reply r = co_await redis_.eval("stop", keys, args);
@@ -351,7 +354,8 @@ asio::awaitable<std::map<std::string, std::string>> ExecutionStore::read_all(con
 
 asio::awaitable<std::vector<std::string>> ExecutionStore::history(const std::string& exec, int64_t offset,
                                                                   int64_t limit) {
-  std::vector<std::string> cmd1{"LRANGE", keys::history(exec), std::to_string(offset), std::to_string(offset + limit - 1)};
+  std::vector<std::string> cmd1{"LRANGE", keys::history(exec), std::to_string(offset),
+                                std::to_string(offset + limit - 1)};
   Reply r = co_await redis_.command(std::move(cmd1));
   r.check();
   std::vector<std::string> out;
@@ -422,11 +426,18 @@ asio::awaitable<void> ExecutionStore::ensure_group() {
 asio::awaitable<std::vector<WorkItem>> ExecutionStore::read_work(Redis& conn, const std::string& consumer, int count,
                                                                  std::chrono::milliseconds block) {
   // The command's own timeout must outlast the server-side BLOCK.
-  std::vector<std::string> args3{"XREADGROUP", "GROUP", str(keys::kWorkGroup), consumer, "COUNT",
-                                   std::to_string(count), "BLOCK", std::to_string(block.count()), "STREAMS",
-                                   str(keys::kWork), ">"};
-  Reply r = co_await conn.command(std::move(args3),
-                                  block + std::chrono::milliseconds{5000});
+  std::vector<std::string> args3{"XREADGROUP",
+                                 "GROUP",
+                                 str(keys::kWorkGroup),
+                                 consumer,
+                                 "COUNT",
+                                 std::to_string(count),
+                                 "BLOCK",
+                                 std::to_string(block.count()),
+                                 "STREAMS",
+                                 str(keys::kWork),
+                                 ">"};
+  Reply r = co_await conn.command(std::move(args3), block + std::chrono::milliseconds{5000});
   r.check();
   if (r.is_nil() || r.elements.empty()) {
     co_return std::vector<WorkItem>{};
@@ -444,8 +455,9 @@ asio::awaitable<std::vector<WorkItem>> ExecutionStore::reclaim(const std::string
   std::vector<WorkItem> items;
   std::string cursor = "0-0";
   for (int round = 0; round < kRounds && static_cast<int>(items.size()) < count; ++round) {
-    std::vector<std::string> args4{"XAUTOCLAIM", str(keys::kWork), str(keys::kWorkGroup), consumer,
-                                   std::to_string(lease.count()), cursor, "COUNT", std::to_string(count)};
+    std::vector<std::string> args4{
+        "XAUTOCLAIM", str(keys::kWork), str(keys::kWorkGroup), consumer, std::to_string(lease.count()),
+        cursor,       "COUNT",          std::to_string(count)};
     Reply r = co_await redis_.command(std::move(args4));
     r.check();
     if (r.elements.size() < 2) {
@@ -534,8 +546,7 @@ asio::awaitable<bool> ExecutionStore::timers_behind() {
   co_return r.integer > 0;
 }
 
-asio::awaitable<std::vector<WorkItem>> ExecutionStore::fire_timers(int64_t now_ms, int limit,
-                                                                  int64_t lease_until_ms) {
+asio::awaitable<std::vector<WorkItem>> ExecutionStore::fire_timers(int64_t now_ms, int limit, int64_t lease_until_ms) {
   std::vector<std::string> keys{str(keys::kTimers)};
   std::vector<std::string> args{std::to_string(now_ms), std::to_string(limit), std::to_string(lease_until_ms)};
   Reply r = co_await redis_.eval("fire_timers", keys, args);

@@ -25,11 +25,14 @@
 // Not supported on this connection: pub/sub (SUBSCRIBE, MONITOR), whose
 // replies hiredis routes differently. The process ignores SIGPIPE (set once,
 // only if it was the default) because hiredis writes with write(2).
+#include "switchyard/store/redis.hpp"
+
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <openssl/sha.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -40,7 +43,6 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <algorithm>
 #include <cassert>
 #include <charconv>
 #include <iterator>
@@ -48,7 +50,6 @@
 #include <map>
 
 #include "redis_adapter.hpp"
-#include "switchyard/store/redis.hpp"
 
 namespace switchyard::store {
 

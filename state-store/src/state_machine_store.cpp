@@ -9,9 +9,9 @@ namespace asio = boost::asio;
 asio::awaitable<PutOutcome> StateMachineStore::put(const std::string& name, const std::string& definition,
                                                    const std::string& type, const std::string& triggers,
                                                    const std::string& now) {
-  std::vector<std::string> keys{keys::state_machine(name),         std::string(keys::kStateMachines),
-                                keys::revision_prefix(name),            std::string(keys::kHooks),
-                                std::string(keys::kSchedules),          std::string(keys::kSchedulesVersion)};
+  std::vector<std::string> keys{keys::state_machine(name),     std::string(keys::kStateMachines),
+                                keys::revision_prefix(name),   std::string(keys::kHooks),
+                                std::string(keys::kSchedules), std::string(keys::kSchedulesVersion)};
   std::vector<std::string> args{name, definition, type, triggers, now, std::string(keys::kEventTypePrefix)};
   Reply r = co_await redis_.eval("put_state_machine", keys, args);
   r.check();
@@ -46,8 +46,9 @@ asio::awaitable<std::optional<StateMachineRecord>> StateMachineStore::head(const
 }
 
 asio::awaitable<std::optional<StateMachineRecord>> StateMachineStore::get(const std::string& name) {
-  std::vector<std::string> args1{"HMGET", keys::state_machine(name), "name", "revision", "type", "definition",
-                                     "triggers", "createdAt", "updatedAt"};
+  std::vector<std::string> args1{
+      "HMGET",    keys::state_machine(name), "name", "revision", "type", "definition", "triggers", "createdAt",
+      "updatedAt"};
   Reply r = co_await redis_.command(std::move(args1));
   r.check();
   if (r.elements.size() != 7 || r.elements[0].is_nil()) {
@@ -75,17 +76,21 @@ asio::awaitable<std::optional<std::string>> StateMachineStore::revision(const st
 }
 
 asio::awaitable<std::vector<std::string>> StateMachineStore::list(const std::string& after, int64_t limit) {
-  std::vector<std::string> args3{"ZRANGEBYLEX", std::string(keys::kStateMachines),
-                                     after.empty() ? "-" : "(" + after, "+", "LIMIT", "0", std::to_string(limit)};
+  std::vector<std::string> args3{
+      "ZRANGEBYLEX",        std::string(keys::kStateMachines), after.empty() ? "-" : "(" + after, "+", "LIMIT", "0",
+      std::to_string(limit)};
   Reply r = co_await redis_.command(std::move(args3));
   r.check();
   co_return r.take_strings();
 }
 
 asio::awaitable<bool> StateMachineStore::remove(const std::string& name) {
-  std::vector<std::string> keys{keys::state_machine(name),    std::string(keys::kStateMachines),
-                                std::string(keys::kHooks),         std::string(keys::kSchedules),
-                                std::string(keys::kSchedulesVersion), std::string(keys::kSchedulesLast),
+  std::vector<std::string> keys{keys::state_machine(name),
+                                std::string(keys::kStateMachines),
+                                std::string(keys::kHooks),
+                                std::string(keys::kSchedules),
+                                std::string(keys::kSchedulesVersion),
+                                std::string(keys::kSchedulesLast),
                                 std::string(keys::kDeletedStateMachines)};
   std::vector<std::string> args{name, std::string(keys::kEventTypePrefix)};
   Reply r = co_await redis_.eval("delete_state_machine", keys, args);

@@ -66,9 +66,7 @@ TEST(Metrics, GaugeGoesUpAndDown) {
 
 TEST(Metrics, LabelValuesAndHelpAreEscaped) {
   auto r = make_registry();
-  r->counter("odd_total", "Help with \\ backslash,\nnewline and \"quotes\".", {"v"})
-      .with({"a\\b\"c\nd"})
-      .inc();
+  r->counter("odd_total", "Help with \\ backslash,\nnewline and \"quotes\".", {"v"}).with({"a\\b\"c\nd"}).inc();
   // HELP escapes \ and newline (quotes stay); label values escape \, " and newline.
   EXPECT_EQ(r->render(),
             "# HELP odd_total Help with \\\\ backslash,\\nnewline and \"quotes\".\n"
@@ -145,10 +143,19 @@ TEST(Metrics, BadRegistrationsAndLabelArityThrow) {
       {"name with a dash", [](auto& r) { r.counter("a-b", "h"); }},
       {"label with a colon", [](auto& r) { r.counter("a", "h", {"x:y"}); }},
       {"reserved label", [](auto& r) { r.counter("a", "h", {"__x"}); }},
-      {"duplicate label", [](auto& r) { r.counter("a", "h", {"x", "x"}); }},
+      {"duplicate label",
+       [](auto& r) {
+         r.counter("a", "h", {"x", "x"});
+       }},
       {"histogram label le", [](auto& r) { r.histogram("h", "h", {"le"}); }},
-      {"unsorted buckets", [](auto& r) { r.histogram("h", "h", {}, {1, 0.5}); }},
-      {"infinite bucket", [](auto& r) { r.histogram("h", "h", {}, {1, std::numeric_limits<double>::infinity()}); }},
+      {"unsorted buckets",
+       [](auto& r) {
+         r.histogram("h", "h", {}, {1, 0.5});
+       }},
+      {"infinite bucket",
+       [](auto& r) {
+         r.histogram("h", "h", {}, {1, std::numeric_limits<double>::infinity()});
+       }},
       {"same name, other type",
        [](auto& r) {
          r.counter("same", "h");
@@ -164,7 +171,10 @@ TEST(Metrics, BadRegistrationsAndLabelArityThrow) {
          r.histogram("same", "h", {}, {1});
          r.histogram("same", "h", {}, {2});
        }},
-      {"too few label values", [](auto& r) { r.counter("a", "h", {"x", "y"}).with({"1"}); }},
+      {"too few label values",
+       [](auto& r) {
+         r.counter("a", "h", {"x", "y"}).with({"1"});
+       }},
       {"too many label values", [](auto& r) { r.counter("a", "h").with({"1"}); }},
   };
   for (const auto& c : cases) {
@@ -193,7 +203,7 @@ TEST(Metrics, FormatsValuesAsTheTextFormatWants) {
       {1e-05, "1e-05"},
       {-2.5e-07, "-2.5e-07"},
       {1234567.5, "1234567.5"},
-      {0.1 + 0.2, "0.30000000000000004"},  // exactly what reads back, not a rounded look-alike
+      {0.1 + 0.2, "0.30000000000000004"},        // exactly what reads back, not a rounded look-alike
       {9007199254740992.0, "9007199254740992"},  // 2^53: the last integer printed as one
       {1e21, "1e+21"},
       {std::numeric_limits<double>::infinity(), "+Inf"},

@@ -1,7 +1,7 @@
 // The function SDK's request mapping (function::invoke), which serve() runs for every request.
-#include <gtest/gtest.h>
-
 #include "switchyard/function/function.hpp"
+
+#include <gtest/gtest.h>
 
 namespace switchyard::function {
 namespace {
@@ -49,10 +49,10 @@ TEST(FunctionInvokeTest, PostPassesInputAndProtocolHeadersAndReturnsTheResultAsJ
     return {{"ok", true}, {"in", call.input}};
   };
   auto req = post(R"({"x": [1, 2]})", {{"idempotency-key", "exec1/A/0"},
-                                        {"Switchyard-Execution", "exec1"},
-                                        {"Switchyard-State", "A"},
-                                        {"Switchyard-Attempt", "3"},
-                                        {"Switchyard-Task-Token", "tok"}});
+                                       {"Switchyard-Execution", "exec1"},
+                                       {"Switchyard-State", "A"},
+                                       {"Switchyard-Attempt", "3"},
+                                       {"Switchyard-Task-Token", "tok"}});
   auto res = invoke(h, req);
   EXPECT_EQ(res.status, 200);
   EXPECT_EQ(res.header("content-type"), "application/json");

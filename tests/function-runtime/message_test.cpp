@@ -1,7 +1,7 @@
 // Plain request/response helpers: header lookup, path, query, percent-decoding.
-#include <gtest/gtest.h>
-
 #include "switchyard/http/message.hpp"
+
+#include <gtest/gtest.h>
 
 namespace switchyard::http {
 namespace {
@@ -52,7 +52,7 @@ TEST(MessageTest, UrlDecode) {
            {"%e2%82%ac", false, "\xe2\x82\xac"},
            {"a+b", false, "a+b"},
            {"a+b", true, "a b"},
-           {"100%", false, "100%"},      // a malformed escape stays as written
+           {"100%", false, "100%"},  // a malformed escape stays as written
            {"%zz%4", false, "%zz%4"},
            {"%41%42", false, "AB"},
        }) {

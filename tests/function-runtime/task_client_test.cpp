@@ -1,5 +1,7 @@
 // function::TaskClient against a real HTTP server on 127.0.0.1 that plays the gateway's
 // /v1/tasks API with scripted answers: request shape, status mapping, retries and their bounds.
+#include "switchyard/function/task_client.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/asio/ip/address.hpp>
@@ -9,7 +11,6 @@
 #include <mutex>
 
 #include "io_fixture.hpp"
-#include "switchyard/function/task_client.hpp"
 #include "switchyard/http/server.hpp"
 
 namespace switchyard::function {
@@ -182,7 +183,7 @@ TEST(TaskClientTest, RefusedConnectionsAreRetriedUntilTheBudgetThenUnavailable) 
     EXPECT_EQ(e.status(), 0);
   }
   auto took = std::chrono::steady_clock::now() - start;
-  EXPECT_GE(took, 300ms);  // it did retry (backoff 100, 200 ms, ...)
+  EXPECT_GE(took, 300ms);   // it did retry (backoff 100, 200 ms, ...)
   EXPECT_LT(took, 3000ms);  // and stopped near the budget
 }
 

@@ -9,7 +9,6 @@
 // machines. The HTTP Task tests also run the echo function as a plain process
 // on a known port and a small in-test HTTP server that reflects what it got.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
@@ -17,6 +16,7 @@
 #include <chrono>
 #include <ctime>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <thread>
@@ -266,8 +266,7 @@ TEST_F(AslConformance, StateRetryCountCountsTheRetriesOfTheState) {
     EXPECT_EQ(out["output"]["attempt"], 2);
     EXPECT_EQ(out["output"]["input"]["rc"], 2);
     // A retry does not re-enter the state: EnteredTime is the first entry, before both backoffs.
-    EXPECT_LE(epoch_ms(out["output"]["input"]["entered"]) + 2000,
-              epoch_ms(describe(out["executionId"])["stoppedAt"]));
+    EXPECT_LE(epoch_ms(out["output"]["input"]["entered"]) + 2000, epoch_ms(describe(out["executionId"])["stoppedAt"]));
   }
 }
 
@@ -333,16 +332,11 @@ TEST_F(AslConformance, VariablesAssignedOnEveryStateKindAndReadInMapIterationsAn
             "waited.$":"$waited","mapped.$":"$mapped","par.$":"$par","t.$":"$.t","m.$":"$.m","p.$":"$.p"},
             "End":true}}})J";
   Json mapped = Json::parse(R"([{"item":10,"x":2,"label":"outer"},{"item":20,"x":2,"label":"outer"}])");
-  Json want{{"x", 2},
-            {"prev", 1},
-            {"fromTask", 2},
-            {"chosen", "two"},
-            {"waited", true},
-            {"mapped", mapped},
-            {"par", "second"},
-            {"t", {{"v", 2}}},
-            {"m", mapped},
-            {"p", Json::parse(R"([{"x":2,"n":2,"bv":"b1"},"second"])")}};
+  Json want{{"x", 2},          {"prev", 1},
+            {"fromTask", 2},   {"chosen", "two"},
+            {"waited", true},  {"mapped", mapped},
+            {"par", "second"}, {"t", {{"v", 2}}},
+            {"m", mapped},     {"p", Json::parse(R"([{"x":2,"n":2,"bv":"b1"},"second"])")}};
   for (const auto& type : kBothTypes) {
     SCOPED_TRACE(type);
     Json out = run("vars", def, Json{{"items", {10, 20}}}, type);
@@ -504,9 +498,8 @@ TEST_F(AslConformance, MapOverAnEmptyArraySucceedsWithAnEmptyArray) {
     for (const auto& e : events) {
       types.push_back(e["type"]);
     }
-    std::vector<std::string> want{"ExecutionStarted",  "MapStateEntered",  "MapStateStarted",
-                                  "MapStateSucceeded", "MapStateExited",   "PassStateEntered",
-                                  "PassStateExited",   "ExecutionSucceeded"};
+    std::vector<std::string> want{"ExecutionStarted", "MapStateEntered",  "MapStateStarted", "MapStateSucceeded",
+                                  "MapStateExited",   "PassStateEntered", "PassStateExited", "ExecutionSucceeded"};
     EXPECT_EQ(types, want);
     auto started = of_type(events, "MapStateStarted");
     ASSERT_EQ(started.size(), 1U);
@@ -674,7 +667,8 @@ TEST_F(AslConformance, FailTakesErrorAndCauseFromPathsAndIntrinsics) {
   ASSERT_GE(events.size(), 3U);
   EXPECT_EQ(events[1]["type"], "FailStateEntered");
   EXPECT_EQ(events.back()["type"], "ExecutionFailed");
-  EXPECT_EQ(events.back()["executionFailedEventDetails"], Json({{"error", "OrderFailed"}, {"cause", "order 17 failed"}}));
+  EXPECT_EQ(events.back()["executionFailedEventDetails"],
+            Json({{"error", "OrderFailed"}, {"cause", "order 17 failed"}}));
 }
 
 TEST_F(AslConformance, ChoiceWithoutAMatchAndWithoutDefaultFailsWithNoChoiceMatched) {
@@ -774,7 +768,8 @@ TEST_F(AslConformance, HttpTaskSendsMethodHeadersQueryAndBodyAndReturnsTheRespon
   Reflector reflector;
   std::string base = "http://127.0.0.1:" + std::to_string(reflector.port());
   std::string def = R"({"StartAt":"H","States":{"H":{"Type":"Task","Resource":"arn:aws:states:::http:invoke",
-      "Parameters":{"ApiEndpoint":")" + base + R"J(/orders","Method":"PUT",
+      "Parameters":{"ApiEndpoint":")" +
+                    base + R"J(/orders","Method":"PUT",
         "Authentication":{"ConnectionArn":"arn:aws:events:us-east-1:123456789012:connection/x/y"},
         "Headers":{"X-Order.$":"$.id","X-Fixed":"yes"},
         "QueryParameters":{"q":"a b&c","n.$":"States.Format('{}', $.id)"},
@@ -824,12 +819,15 @@ TEST_F(AslConformance, HttpTaskAndLambdaInvokeCallAFunctionProcessByUrl) {
       std::chrono::seconds{10}));
   std::string url = "http://127.0.0.1:" + std::to_string(port);
   std::string http = R"({"StartAt":"H","States":{"H":{"Type":"Task","Resource":"arn:aws:states:::http:invoke",
-      "Parameters":{"ApiEndpoint":")" + url + R"(/","Method":"POST","RequestBody.$":"$"},
+      "Parameters":{"ApiEndpoint":")" +
+                     url + R"(/","Method":"POST","RequestBody.$":"$"},
       "OutputPath":"$.ResponseBody","Next":"L"},
     "L":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke",
-      "Parameters":{"FunctionName":")" + url + R"(/","Payload":{"wrapped.$":"$"}},"Next":"G"},
+      "Parameters":{"FunctionName":")" +
+                     url + R"(/","Payload":{"wrapped.$":"$"}},"Next":"G"},
     "G":{"Type":"Task","Resource":"arn:aws:states:::http:invoke",
-      "Parameters":{"ApiEndpoint":")" + url + R"(/missing","Method":"GET"},
+      "Parameters":{"ApiEndpoint":")" +
+                     url + R"(/missing","Method":"GET"},
       "Catch":[{"ErrorEquals":["States.Http.StatusCode.404"],"ResultPath":"$.notFound","Next":"Done"}],"End":true},
     "Done":{"Type":"Pass","End":true}}})";
   for (const auto& type : kBothTypes) {
@@ -868,8 +866,10 @@ TEST_F(AslConformance, LambdaResourcesRunFunctionsAndKeepLambdasShapes) {
 }
 
 TEST_F(AslConformance, ExpressStateMachinesRefuseCallbacksAtDeployTime) {
-  const char* def = R"({"StartAt":"T","States":{"T":{"Type":"Task","Resource":"fn:echo.waitForTaskToken","End":true}}})";
-  auto r = server_->request("PUT", "/v1/state-machines/cb-x", std::string(R"({"type":"EXPRESS","definition":)") + def + "}");
+  const char* def =
+      R"({"StartAt":"T","States":{"T":{"Type":"Task","Resource":"fn:echo.waitForTaskToken","End":true}}})";
+  auto r =
+      server_->request("PUT", "/v1/state-machines/cb-x", std::string(R"({"type":"EXPRESS","definition":)") + def + "}");
   EXPECT_EQ(r.status, 400) << r.body;
   Json body = Json::parse(r.body, nullptr, false);
   ASSERT_TRUE(body["problems"].is_array()) << r.body;
@@ -904,23 +904,28 @@ TEST_F(AslConformance, HistoryEventsAreNamedAndShapedAsStepFunctionsDoes) {
     EXPECT_EQ(events[i]["id"], static_cast<int64_t>(i + 1));
     EXPECT_TRUE(events[i]["timestamp"].is_string());
   }
-  std::vector<std::string> want{
-      "ExecutionStarted",
-      "PassStateEntered", "PassStateExited",
-      "TaskStateEntered", "TaskScheduled", "TaskStarted", "TaskSucceeded", "TaskStateExited",
-      "TaskStateEntered", "LambdaFunctionScheduled", "LambdaFunctionStarted", "LambdaFunctionSucceeded",
-      "TaskStateExited",
-      "TaskStateEntered", "TaskScheduled", "TaskStarted", "TaskSucceeded", "TaskStateExited",
-      "ChoiceStateEntered", "ChoiceStateExited",
-      "WaitStateEntered", "WaitStateExited",
-      "ParallelStateEntered", "ParallelStateStarted", "PassStateEntered", "PassStateExited",
-      "ParallelStateSucceeded", "ParallelStateExited",
-      "MapStateEntered", "MapStateStarted",
-      "MapIterationStarted", "PassStateEntered", "PassStateExited", "MapIterationSucceeded",
-      "MapIterationStarted", "PassStateEntered", "PassStateExited", "MapIterationSucceeded",
-      "MapStateSucceeded", "MapStateExited",
-      "SucceedStateEntered", "SucceedStateExited",
-      "ExecutionSucceeded"};
+  std::vector<std::string> want{"ExecutionStarted",       "PassStateEntered",
+                                "PassStateExited",        "TaskStateEntered",
+                                "TaskScheduled",          "TaskStarted",
+                                "TaskSucceeded",          "TaskStateExited",
+                                "TaskStateEntered",       "LambdaFunctionScheduled",
+                                "LambdaFunctionStarted",  "LambdaFunctionSucceeded",
+                                "TaskStateExited",        "TaskStateEntered",
+                                "TaskScheduled",          "TaskStarted",
+                                "TaskSucceeded",          "TaskStateExited",
+                                "ChoiceStateEntered",     "ChoiceStateExited",
+                                "WaitStateEntered",       "WaitStateExited",
+                                "ParallelStateEntered",   "ParallelStateStarted",
+                                "PassStateEntered",       "PassStateExited",
+                                "ParallelStateSucceeded", "ParallelStateExited",
+                                "MapStateEntered",        "MapStateStarted",
+                                "MapIterationStarted",    "PassStateEntered",
+                                "PassStateExited",        "MapIterationSucceeded",
+                                "MapIterationStarted",    "PassStateEntered",
+                                "PassStateExited",        "MapIterationSucceeded",
+                                "MapStateSucceeded",      "MapStateExited",
+                                "SucceedStateEntered",    "SucceedStateExited",
+                                "ExecutionSucceeded"};
   // Map iterations may interleave; compare the multiset there and the order elsewhere.
   ASSERT_EQ(types.size(), want.size()) << ::testing::PrintToString(types);
   EXPECT_EQ(std::vector<std::string>(types.begin(), types.begin() + 30),

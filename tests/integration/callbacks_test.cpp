@@ -3,12 +3,12 @@
 // function::TaskClient and the CLI. When the test itself plays the agent, the step hands its token
 // to fn:echo and the test reads it from the TaskScheduled event's parameters.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <signal.h>
 
 #include <cstdio>
 #include <fstream>
 #include <future>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -162,7 +162,7 @@ TEST(Callbacks, AgentAcknowledgesHeartbeatsAndCompletesTheStepThroughTheApi) {
   EXPECT_GE(d["output"]["agent"]["beats"].get<int>(), 3);  // about 800 / 150 heartbeats were accepted
   EXPECT_GE(took, 800ms);  // the result came from the background job, not the hand-off answer
   auto t = types(api.events(id));
-  std::vector<std::string> want{"ExecutionStarted", "TaskStateEntered", "TaskScheduled", "TaskStarted",
+  std::vector<std::string> want{"ExecutionStarted", "TaskStateEntered", "TaskScheduled",     "TaskStarted",
                                 "TaskSucceeded",    "TaskStateExited",  "ExecutionSucceeded"};
   EXPECT_EQ(t, want);
   // The token completed its step: it is spent.
@@ -271,7 +271,8 @@ TEST(Callbacks, HttpAndLambdaInvokeResourcesWaitForTheirTokensToo) {
                {{"PORT", std::to_string(fn_port)}, {"SWITCHYARD_FUNCTION_HOST", "127.0.0.1"}}, dir.path() / "echo.log");
   ASSERT_TRUE(wait_until([&] { return http_request(fn_port, "GET", "/healthz").status == 200; }, 10s));
   api.deploy("by-url", R"({"StartAt": "Wait", "States": {"Wait": {"Type": "Task",
-      "Resource": "http://127.0.0.1:)" + std::to_string(fn_port) + R"(/hand-off.waitForTaskToken",
+      "Resource": "http://127.0.0.1:)" +
+                           std::to_string(fn_port) + R"(/hand-off.waitForTaskToken",
       "Parameters": {"taskToken.$": "$$.Task.Token"}, "End": true}}})");
   api.deploy("by-lambda", R"({"StartAt": "Wait", "States": {"Wait": {"Type": "Task",
       "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
@@ -447,11 +448,11 @@ TEST(Callbacks, UnknownTokensGet404AndChangeNothing) {
   size_t n_events = api.events(id).size();
   std::vector<std::string> bad{"nope",
                                "a_b",
-                               id + "_0_" + std::string(64, '0'),                      // wrong secret
-                               id + "_1_" + secret,                                    // wrong run
-                               "00000000-0000-4000-8000-000000000000_0_" + secret,     // wrong execution
-                               token + "0",                                            // longer secret
-                               std::string(600, 'x')};                                 // over the length bound
+                               id + "_0_" + std::string(64, '0'),                   // wrong secret
+                               id + "_1_" + secret,                                 // wrong run
+                               "00000000-0000-4000-8000-000000000000_0_" + secret,  // wrong execution
+                               token + "0",                                         // longer secret
+                               std::string(600, 'x')};                              // over the length bound
   for (const auto& t : bad) {
     for (const char* kind : {"success", "failure", "heartbeat"}) {
       auto r = api.req("POST", "/v1/tasks/" + t + "/" + kind, "{}");
@@ -540,13 +541,14 @@ class Serve {
  public:
   Serve(const fs::path& dir, int port, int generation) : dir_(dir), port_(port) {
     std::ofstream(dir / "functions.yaml") << functions_yaml();
-    std::vector<std::string> argv{SWITCHYARD_BINARY, "serve", "--listen", "127.0.0.1:" + std::to_string(port),
-                                  "--data-dir", (dir / "data").string(), "--functions",
-                                  (dir / "functions.yaml").string()};
+    std::vector<std::string> argv{SWITCHYARD_BINARY, "serve",
+                                  "--listen",        "127.0.0.1:" + std::to_string(port),
+                                  "--data-dir",      (dir / "data").string(),
+                                  "--functions",     (dir / "functions.yaml").string()};
     process_ = std::make_unique<Process>(argv, std::map<std::string, std::string>{},
                                          dir / ("serve-" + std::to_string(generation) + ".log"));
-    bool ready = wait_until(
-        [&] { return !process_->running() || http_request(port_, "GET", "/readyz").status == 200; }, 30s);
+    bool ready =
+        wait_until([&] { return !process_->running() || http_request(port_, "GET", "/readyz").status == 200; }, 30s);
     if (!ready || !process_->running()) {
       throw std::runtime_error("switchyard serve did not become ready:\n" + process_->log());
     }
@@ -715,8 +717,8 @@ TEST(Callbacks, ThousandsOfWaitingStepsCostRedisMemoryNotRouterMemory) {
   ASSERT_GT(mem0, 0);
   long rss_growth_kib = rss1 - rss0;
   long redis_bytes_per_step = (mem1 - mem0) / n;
-  std::printf("waiting steps: %d; router RSS %ld -> %ld KiB (+%ld KiB); redis +%ld bytes per waiting step\n", n,
-              rss0, rss1, rss_growth_kib, redis_bytes_per_step);
+  std::printf("waiting steps: %d; router RSS %ld -> %ld KiB (+%ld KiB); redis +%ld bytes per waiting step\n", n, rss0,
+              rss1, rss_growth_kib, redis_bytes_per_step);
   ::testing::Test::RecordProperty("router_rss_growth_kib", std::to_string(rss_growth_kib));
   ::testing::Test::RecordProperty("redis_bytes_per_waiting_step", std::to_string(redis_bytes_per_step));
   // Holding a coroutine, a connection or a buffer per waiting step would cost several KiB each

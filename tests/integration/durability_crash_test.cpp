@@ -8,11 +8,11 @@
 // Sizes are bounded for the shared 2-core CI machine; SWITCHYARD_DURABILITY_N
 // raises the execution count of the kill test for a longer soak.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
 
@@ -71,7 +71,7 @@ Json mixed_output(int n) {
 
 HistoryExpectation mixed_expectation() {
   HistoryExpectation want;
-  want.entered = {{"Echo1", 1}, {"Nap", 1},  {"Flaky", 1}, {"Fan", 1}, {"BranchA", 1},
+  want.entered = {{"Echo1", 1},   {"Nap", 1},  {"Flaky", 1}, {"Fan", 1}, {"BranchA", 1},
                   {"BranchB", 1}, {"Each", 1}, {"Item", 3},  {"Done", 1}};
   want.task_succeeded = 7;  // Echo1, Flaky, BranchA, BranchB, 3 x Item
   want.task_failed = 1;     // Flaky's first attempt, retried once
@@ -104,8 +104,8 @@ void expect_all_correct(Cluster& c, const std::vector<std::string>& ids, const s
       for (const auto& t : event_types(h)) {
         types += t + " ";
       }
-      ADD_FAILURE() << "execution " << ids[i] << ":\n  " << ::testing::PrintToString(problems) << "\n  events: "
-                    << types;
+      ADD_FAILURE() << "execution " << ids[i] << ":\n  " << ::testing::PrintToString(problems)
+                    << "\n  events: " << types;
     }
   }
   EXPECT_EQ(bad, 0) << bad << " of " << ids.size() << " executions broke an invariant";
@@ -120,10 +120,7 @@ void expect_all_correct(Cluster& c, const std::vector<std::string>& ids, const s
 // Nothing is left behind once everything finished: no pending or queued work, no timers.
 void expect_drained(Cluster& c) {
   bool drained = wait_until(
-      [&] {
-        return c.redis().cli_int("XLEN sy:work") == 0 && c.redis().cli_int("ZCARD sy:timers") == 0;
-      },
-      seconds{10});
+      [&] { return c.redis().cli_int("XLEN sy:work") == 0 && c.redis().cli_int("ZCARD sy:timers") == 0; }, seconds{10});
   EXPECT_TRUE(drained) << "XLEN " << c.redis().cli("XLEN sy:work") << " ZCARD " << c.redis().cli("ZCARD sy:timers")
                        << " pending " << c.redis().cli("XPENDING sy:work routers");
 }
@@ -137,9 +134,9 @@ TEST(Durability, HistoryCheckFlagsATransitionCommittedTwice) {
   };
   auto entered = [](const std::string& n) { return Json{{"stateEnteredEventDetails", {{"name", n}}}}; };
   auto exited = [](const std::string& n) { return Json{{"stateExitedEventDetails", {{"name", n}}}}; };
-  std::vector<Json> good{ev(1, "ExecutionStarted"),          ev(2, "TaskStateEntered", entered("A")),
-                         ev(3, "TaskScheduled"),             ev(4, "TaskStarted"),
-                         ev(5, "TaskSucceeded"),             ev(6, "TaskStateExited", exited("A")),
+  std::vector<Json> good{ev(1, "ExecutionStarted"),  ev(2, "TaskStateEntered", entered("A")),
+                         ev(3, "TaskScheduled"),     ev(4, "TaskStarted"),
+                         ev(5, "TaskSucceeded"),     ev(6, "TaskStateExited", exited("A")),
                          ev(7, "ExecutionSucceeded")};
   HistoryExpectation want;
   want.entered = {{"A", 1}};
@@ -213,11 +210,10 @@ TEST(Durability, RoutersKilledEveryFewSecondsLoseAndDoubleNothing) {
   bool finished = c.wait_all_finished("mixed", seconds{120});
   done = true;
   killer.join();
-  ASSERT_TRUE(finished) << c.running_count("mixed").value_or(-1) << " still running after " << kills
-                        << " kills\n"
+  ASSERT_TRUE(finished) << c.running_count("mixed").value_or(-1) << " still running after " << kills << " kills\n"
                         << c.logs();
-  std::cerr << "[durability] " << ids.size() << " executions, " << kills << " router kills holding "
-            << held_at_kill << " work items\n";
+  std::cerr << "[durability] " << ids.size() << " executions, " << kills << " router kills holding " << held_at_kill
+            << " work items\n";
   EXPECT_GE(kills.load(), 5);
   EXPECT_GT(held_at_kill.load(), 0) << "the kills should hit routers in the middle of work";
   expect_all_correct(c, ids, ns);
@@ -249,9 +245,8 @@ TEST(Durability, RedisCrashAndRestartMidRunLosesNothing) {
   std::this_thread::sleep_for(milliseconds{2000});
   c.redis().start();
 
-  ASSERT_TRUE(c.wait_all_finished("mixed", seconds{90})) << c.running_count("mixed").value_or(-1)
-                                                          << " still running\n"
-                                                          << c.logs();
+  ASSERT_TRUE(c.wait_all_finished("mixed", seconds{90})) << c.running_count("mixed").value_or(-1) << " still running\n"
+                                                         << c.logs();
   // Every accepted start survived: the index still has all of them.
   EXPECT_EQ(c.redis().cli_int("ZCARD sy:xs:mixed"), n);
   expect_all_correct(c, ids, ns);
@@ -286,7 +281,8 @@ TEST(Durability, StaleRouterAfterSigstopCannotCommitOverNewerState) {
   // start) when it is paused, and their answers wait in its sockets.
   c.router(1).terminate();
   c.router(2).terminate();
-  c.deploy("warm", Json::parse(R"({"StartAt": "W", "States": {"W": {"Type": "Task", "Resource": "fn:echo", "End": true}}})"));
+  c.deploy("warm",
+           Json::parse(R"({"StartAt": "W", "States": {"W": {"Type": "Task", "Resource": "fn:echo", "End": true}}})"));
   c.start("warm", Json::object());
   ASSERT_TRUE(c.wait_all_finished("warm", seconds{20})) << c.logs();
   const int n = 20;

@@ -3,10 +3,10 @@
 // retention expires finished executions but never running ones, and the routers'
 // index sweep then removes their ids from the execution indexes.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "switchyard/testing/cluster.hpp"
@@ -56,7 +56,8 @@ TEST(DurabilityLifecycle, StopInsideAMapAbortsAndNothingIsAppendedAfterwards) {
   EXPECT_EQ(j["status"], "ABORTED");
   EXPECT_EQ(j["error"], "Test.Stop");
   auto h = c.history(id);
-  EXPECT_TRUE(check_structure(h, "ExecutionAborted").empty()) << ::testing::PrintToString(check_structure(h, "ExecutionAborted"));
+  EXPECT_TRUE(check_structure(h, "ExecutionAborted").empty())
+      << ::testing::PrintToString(check_structure(h, "ExecutionAborted"));
   EXPECT_LT(count_type(h, "MapIterationStarted"), 20);
   // Longer than a call, a Wait and a lease: in-flight iterations finish their calls, but
   // every commit is refused and no further iteration is launched.
@@ -65,8 +66,7 @@ TEST(DurabilityLifecycle, StopInsideAMapAbortsAndNothingIsAppendedAfterwards) {
   EXPECT_EQ(later.size(), h.size()) << "events were appended after the stop: " << later.back().dump();
   EXPECT_EQ(c.describe(id)["status"], "ABORTED");
   bool drained = wait_until(
-      [&] { return c.redis().cli_int("XLEN sy:work") == 0 && c.redis().cli_int("ZCARD sy:timers") == 0; },
-      seconds{10});
+      [&] { return c.redis().cli_int("XLEN sy:work") == 0 && c.redis().cli_int("ZCARD sy:timers") == 0; }, seconds{10});
   EXPECT_TRUE(drained) << "work or timers left: XLEN " << c.redis().cli("XLEN sy:work") << " timers "
                        << c.redis().cli("ZRANGE sy:timers 0 -1");
   // A second stop changes nothing.
@@ -153,9 +153,11 @@ TEST(DurabilityLifecycle, AStartCommitsItsFirstStepWithTheExecutionInOneWrite) {
     types.push_back(e.value("type", ""));
   }
   EXPECT_EQ(types, (std::vector<std::string>{"ExecutionStarted", "WaitStateEntered"}));
-  EXPECT_FALSE(c.redis().cli("ZSCORE sy:timers '" + id + "|0|1|timer'").empty()) << c.redis().cli("ZRANGE sy:timers 0 -1");
+  EXPECT_FALSE(c.redis().cli("ZSCORE sy:timers '" + id + "|0|1|timer'").empty())
+      << c.redis().cli("ZRANGE sy:timers 0 -1");
   // The same name again: the same execution, nothing written.
-  auto again = http_request(c.port(), "POST", "/v1/state-machines/nap/executions", R"({"name": "n-1", "input": {"k": 1}})");
+  auto again =
+      http_request(c.port(), "POST", "/v1/state-machines/nap/executions", R"({"name": "n-1", "input": {"k": 1}})");
   EXPECT_EQ(again.status, 200) << again.body;
   EXPECT_EQ(Json::parse(again.body)["executionId"], id);
   EXPECT_EQ(calls("hset"), 1);
@@ -206,8 +208,8 @@ TEST(DurabilityLifecycle, RetentionExpiresFinishedExecutionsButNeverRunningOnes)
 
   ASSERT_TRUE(c.wait_all_finished("slow", seconds{10})) << c.logs();
   EXPECT_EQ(c.describe(slow)["status"], "SUCCEEDED");
-  bool gone = wait_until([&] { return http_request(c.port(), "GET", "/v1/executions/" + slow).status == 404; },
-                         seconds{5});
+  bool gone =
+      wait_until([&] { return http_request(c.port(), "GET", "/v1/executions/" + slow).status == 404; }, seconds{5});
   EXPECT_TRUE(gone);
   EXPECT_EQ(c.health(), "") << "a process died or reported a sanitizer error on its own";
 }
@@ -238,8 +240,7 @@ TEST(DurabilityLifecycle, IndexSweepRemovesExpiredIdsFromTheIndexesButKeepsRunni
   // Retention (1 s) plus a few sweeps (200 ms) later the expired ids are gone from both
   // kinds of index, and the deleted state machine's index with its name in sy:xsd.
   bool swept = wait_until([&] { return zcard("sy:xs:brief") == 0 && zcard("sy:xs") == 1; }, seconds{15});
-  EXPECT_TRUE(swept) << "sy:xs " << zcard("sy:xs") << ", sy:xs:brief " << zcard("sy:xs:brief") << "\n"
-                     << c.logs();
+  EXPECT_TRUE(swept) << "sy:xs " << zcard("sy:xs") << ", sy:xs:brief " << zcard("sy:xs:brief") << "\n" << c.logs();
   for (const auto& id : brief) {
     EXPECT_EQ(c.redis().cli_int("EXISTS 'sy:x:{" + id + "}'"), 0) << "swept before its record expired";
   }
@@ -286,8 +287,7 @@ TEST(DurabilityLifecycle, ANameLivesAsLongAsItsExecutionAndIsFreeAfterRetention)
   auto t = pttl("sy:xn:slow:job-1");
   EXPECT_TRUE(t > 0 && t <= 1000) << "name TTL " << t;
   // After the retention the record and the name are gone: the name starts a new execution.
-  bool freed = wait_until([&] { return c.redis().cli_int("EXISTS 'sy:xn:slow:job-1'").value_or(1) == 0; },
-                          seconds{5});
+  bool freed = wait_until([&] { return c.redis().cli_int("EXISTS 'sy:xn:slow:job-1'").value_or(1) == 0; }, seconds{5});
   EXPECT_TRUE(freed);
   auto reused = start("slow", "job-1");
   EXPECT_EQ(reused.status, 201) << reused.body;

@@ -2,8 +2,8 @@
 // router dying at once, and fire (once each, never early) soon after new routers
 // start. Lateness figures go to the log; loadtests/b4_parked.sh records them at scale.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "switchyard/testing/cluster.hpp"
@@ -50,8 +50,8 @@ TEST(DurabilityTimers, ParkedWaitsFireAfterAllRoutersAreKilledAndRestarted) {
     }
     return k;
   };
-  bool parked = wait_until([&] { return wait_timers() == n && c.redis().cli_int("ZCARD sy:timers") == n; },
-                           seconds{20});
+  bool parked =
+      wait_until([&] { return wait_timers() == n && c.redis().cli_int("ZCARD sy:timers") == n; }, seconds{20});
   ASSERT_TRUE(parked) << c.redis().cli("ZCARD sy:timers") << c.logs();
 
   for (size_t i = 0; i < c.router_count(); ++i) {

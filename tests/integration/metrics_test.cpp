@@ -1,9 +1,9 @@
 // GET /metrics on the real `switchyard serve`: after real executions, the
 // counters show what happened, and the whole page is valid text format 0.0.4.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
 
@@ -78,8 +78,11 @@ TEST(Metrics, CountersShowOneExecutionEndToEnd) {
   EXPECT_EQ(value(m, "switchyard_work_in_flight"), 0);
   EXPECT_EQ(value(m, R"(switchyard_http_requests_total{method="PUT",route="/v1/state-machines/{name}",status="201"})"),
             1);
-  EXPECT_EQ(value(m, R"(switchyard_http_requests_total{method="POST",route="/v1/state-machines/{name}/executions",status="200"})"),
-            1);
+  EXPECT_EQ(
+      value(
+          m,
+          R"(switchyard_http_requests_total{method="POST",route="/v1/state-machines/{name}/executions",status="200"})"),
+      1);
   EXPECT_EQ(value(m, R"(switchyard_http_request_duration_seconds_count{route="/v1/state-machines/{name}/executions"})"),
             1);
   // A scrape counts itself after rendering: the next one shows it.
@@ -146,8 +149,8 @@ TEST(Metrics, RouterOnlyProcessServesMetricsOnItsMetricsPort) {
   ServeOptions r;
   r.gateway = false;
   r.functions_yaml = example_functions_yaml();
-  r.extra_args = {"--roles", "router", "--redis", redis.url(), "--metrics-listen",
-                  "127.0.0.1:" + std::to_string(metrics_port)};
+  r.extra_args = {"--roles",   "router",           "--redis",
+                  redis.url(), "--metrics-listen", "127.0.0.1:" + std::to_string(metrics_port)};
   SwitchyardServer router(r);
   ASSERT_TRUE(switchyard::testing::wait_until(
       [&] { return http_request(metrics_port, "GET", "/readyz").status == 200; }, std::chrono::seconds{30}))

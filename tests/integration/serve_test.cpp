@@ -1,10 +1,10 @@
 // The real `switchyard serve` on the embedded default (its own redis-server
 // child) with real example function processes, driven over HTTP on 127.0.0.1.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <signal.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "switchyard/testing/switchyard.hpp"
 
@@ -53,8 +53,8 @@ std::vector<std::string> event_types(SwitchyardServer& s, const std::string& id)
 TEST(Serve, RunsPassChoiceAndTwoTasksToSucceededWithWait) {
   SwitchyardServer s(with_functions());
   s.deploy("hello", kWorkflow);
-  auto r = s.request("POST", "/v1/state-machines/hello/executions?wait=20",
-                     R"({"input": {"who": "Ada", "vip": true}})");
+  auto r =
+      s.request("POST", "/v1/state-machines/hello/executions?wait=20", R"({"input": {"who": "Ada", "vip": true}})");
   ASSERT_EQ(r.status, 200) << r.body << "\n" << s.log();
   Json j = body(r);
   EXPECT_EQ(j["status"], "SUCCEEDED") << r.body;
@@ -65,16 +65,16 @@ TEST(Serve, RunsPassChoiceAndTwoTasksToSucceededWithWait) {
   EXPECT_EQ(j["output"], expected);
 
   auto types = event_types(s, j["executionId"].get<std::string>());
-  std::vector<std::string> want{"ExecutionStarted", "PassStateEntered", "PassStateExited", "TaskStateEntered",
-                                "TaskScheduled", "TaskStarted", "TaskSucceeded", "TaskStateExited",
+  std::vector<std::string> want{"ExecutionStarted",   "PassStateEntered",  "PassStateExited",  "TaskStateEntered",
+                                "TaskScheduled",      "TaskStarted",       "TaskSucceeded",    "TaskStateExited",
                                 "ChoiceStateEntered", "ChoiceStateExited", "TaskStateEntered", "TaskScheduled",
-                                "TaskStarted", "TaskSucceeded", "TaskStateExited", "SucceedStateEntered",
+                                "TaskStarted",        "TaskSucceeded",     "TaskStateExited",  "SucceedStateEntered",
                                 "SucceedStateExited", "ExecutionSucceeded"};
   EXPECT_EQ(types, want);
 
   // The non-VIP path skips the second Task.
-  auto r2 = s.request("POST", "/v1/state-machines/hello/executions?wait=20",
-                      R"({"input": {"who": "Bob", "vip": false}})");
+  auto r2 =
+      s.request("POST", "/v1/state-machines/hello/executions?wait=20", R"({"input": {"who": "Bob", "vip": false}})");
   ASSERT_EQ(r2.status, 200) << r2.body;
   EXPECT_EQ(body(r2)["output"].contains("echoed"), false);
   EXPECT_EQ(body(r2)["output"]["greeting"]["greeting"], "Hello, Bob!");
@@ -83,7 +83,8 @@ TEST(Serve, RunsPassChoiceAndTwoTasksToSucceededWithWait) {
 TEST(Serve, HistoryEventsHaveIdsTimestampsAndDetails) {
   SwitchyardServer s(with_functions());
   s.deploy("hello", kWorkflow);
-  auto r = s.request("POST", "/v1/state-machines/hello/executions?wait=20", R"({"input": {"who": "Al", "vip": false}})");
+  auto r =
+      s.request("POST", "/v1/state-machines/hello/executions?wait=20", R"({"input": {"who": "Al", "vip": false}})");
   ASSERT_EQ(r.status, 200);
   auto h = body(s.request("GET", "/v1/executions/" + body(r)["executionId"].get<std::string>() + "/history"));
   const auto& events = h["events"];
@@ -96,8 +97,8 @@ TEST(Serve, HistoryEventsHaveIdsTimestampsAndDetails) {
   EXPECT_EQ(events[0]["executionStartedEventDetails"]["input"], R"({"vip":false,"who":"Al"})");
   EXPECT_EQ(events[1]["stateEnteredEventDetails"]["name"], "Prepare");
   // Paging: after=2 starts at the third event.
-  auto page = body(s.request("GET", "/v1/executions/" + body(r)["executionId"].get<std::string>() +
-                                        "/history?after=2&limit=2"));
+  auto page = body(
+      s.request("GET", "/v1/executions/" + body(r)["executionId"].get<std::string>() + "/history?after=2&limit=2"));
   ASSERT_EQ(page["events"].size(), 2U);
   EXPECT_EQ(page["events"][0]["id"], 3);
 }
@@ -142,8 +143,8 @@ TEST(Serve, BadInputGetsClearErrors) {
   EXPECT_EQ(bad.status, 400) << bad.body;
   EXPECT_TRUE(body(bad).contains("error"));
   // Invalid ASL -> 400 with the path of the offending field.
-  auto invalid = s.request("PUT", "/v1/state-machines/x",
-                           R"({"StartAt":"A","States":{"A":{"Type":"Pass","Next":"Nowhere"}}})");
+  auto invalid =
+      s.request("PUT", "/v1/state-machines/x", R"({"StartAt":"A","States":{"A":{"Type":"Pass","Next":"Nowhere"}}})");
   ASSERT_EQ(invalid.status, 400) << invalid.body;
   Json ij = body(invalid);
   EXPECT_EQ(ij["error"], "InvalidDefinition");
@@ -288,9 +289,9 @@ TEST(ServeCli, AnUnknownOptionIsAnErrorNotIgnored) {
   using namespace std::chrono_literals;
   switchyard::testing::TempDir dir;
   // --port is not an option (--listen is): starting on some other port instead would be a trap.
-  switchyard::testing::Process p({SWITCHYARD_BINARY, "serve", "--port", "18080", "--data-dir",
-                                  (dir.path() / "data").string()},
-                                 {}, dir.path() / "serve.log");
+  switchyard::testing::Process p(
+      {SWITCHYARD_BINARY, "serve", "--port", "18080", "--data-dir", (dir.path() / "data").string()}, {},
+      dir.path() / "serve.log");
   auto st = p.wait(10s);
   ASSERT_TRUE(st.has_value()) << "serve kept running with an unknown option";
   ASSERT_TRUE(WIFEXITED(*st));

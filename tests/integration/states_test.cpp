@@ -2,8 +2,8 @@
 // Parallel, Map (MaxConcurrency, tolerated failures), Wait, Retry with
 // backoff, Catch, execution timeout, stop, and EXPRESS.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "switchyard/testing/switchyard.hpp"
@@ -100,7 +100,8 @@ TEST_F(States, AMapOfThousandsOfItemsLaunchesThemAllInOneCommit) {
   }
   server_->deploy("wide-map", R"({"StartAt":"M","States":{"M":{"Type":"Map","ItemsPath":"$.items",
       "ItemProcessor":{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}},"End":true}}})");
-  auto r = server_->request("POST", "/v1/state-machines/wide-map/executions", Json{{"input", {{"items", items}}}}.dump());
+  auto r =
+      server_->request("POST", "/v1/state-machines/wide-map/executions", Json{{"input", {{"items", items}}}}.dump());
   ASSERT_EQ(r.status, 201) << r.body;
   std::string id = Json::parse(r.body)["executionId"];
   // Polled, not ?wait=: 2,100 child runs take a while in the sanitizer build.
@@ -188,8 +189,9 @@ TEST_F(States, ParallelBranchFailureIsCaughtOnTheParallel) {
 }
 
 TEST_F(States, ExecutionTimeoutEndsTimedOut) {
-  Json out = run("timeout", R"({"TimeoutSeconds":1,"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":30,"End":true}}})",
-                 Json::object(), "STANDARD", 10);
+  Json out =
+      run("timeout", R"({"TimeoutSeconds":1,"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":30,"End":true}}})",
+          Json::object(), "STANDARD", 10);
   EXPECT_EQ(out["status"], "TIMED_OUT") << out.dump();
   EXPECT_EQ(out["error"], "States.Timeout");
 }
@@ -201,9 +203,9 @@ TEST_F(States, AnExecutionThatEndsInTimeLeavesNoTimeoutTimerBehind) {
                  Json::object());
   ASSERT_EQ(out["status"], "SUCCEEDED") << out.dump();
   std::string id = out["executionId"];
-  std::string timer = switchyard::testing::run_capture("redis-cli --raw -s '" +
-                                                       (server_->data_dir() / "redis.sock").string() +
-                                                       "' ZSCORE sy:timers '" + id + "|0|*|timeout'");
+  std::string timer =
+      switchyard::testing::run_capture("redis-cli --raw -s '" + (server_->data_dir() / "redis.sock").string() +
+                                       "' ZSCORE sy:timers '" + id + "|0|*|timeout'");
   EXPECT_EQ(timer.find_first_not_of(" \r\n"), std::string::npos) << "timeout timer left: " << timer;
 }
 

@@ -2,14 +2,14 @@
 // scheme (and their 401s and redeliveries), Alertmanager payloads, CloudEvents
 // in binary and structured mode, and a cron schedule.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
 #include <ctime>
-#include <thread>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "switchyard/testing/switchyard.hpp"
 
@@ -81,8 +81,8 @@ class Triggers : public ::testing::Test {
   static SwitchyardServer& s() { return *server_; }
 
   static void deploy(const std::string& name, const Json& triggers) {
-    auto r = s().request("PUT", "/v1/state-machines/" + name,
-                         Json{{"definition", kPass}, {"triggers", triggers}}.dump());
+    auto r =
+        s().request("PUT", "/v1/state-machines/" + name, Json{{"definition", kPass}, {"triggers", triggers}}.dump());
     ASSERT_TRUE(r.status == 201 || r.status == 200) << r.body;
   }
 
@@ -224,8 +224,7 @@ TEST_F(Triggers, AlertmanagerStartsOneExecutionPerAlert) {
 
 TEST_F(Triggers, PutValidatesTriggersAndHookNamesBelongToOneStateMachine) {
   auto bad = s().request("PUT", "/v1/state-machines/bad-triggers",
-                         Json{{"definition", kPass},
-                              {"triggers", Json::parse(R"([{"type": "schedule", "cron": "* * *"},
+                         Json{{"definition", kPass}, {"triggers", Json::parse(R"([{"type": "schedule", "cron": "* * *"},
                                                            {"type": "webhook", "name": "x"}])")}}
                              .dump());
   ASSERT_EQ(bad.status, 400) << bad.body;
@@ -240,7 +239,8 @@ TEST_F(Triggers, PutValidatesTriggersAndHookNamesBelongToOneStateMachine) {
   Json hook = Json::parse(R"([{"type": "webhook", "name": "shared",
                                "auth": {"scheme": "token", "secretFrom": {"env": "GH_SECRET"}}}])");
   deploy("owner", hook);
-  auto taken = s().request("PUT", "/v1/state-machines/intruder", Json{{"definition", kPass}, {"triggers", hook}}.dump());
+  auto taken =
+      s().request("PUT", "/v1/state-machines/intruder", Json{{"definition", kPass}, {"triggers", hook}}.dump());
   EXPECT_EQ(taken.status, 409) << taken.body;
   EXPECT_EQ(s().request("GET", "/v1/state-machines/intruder").status, 404);
 
@@ -258,12 +258,9 @@ TEST_F(Triggers, CloudEventsInBinaryAndStructuredModeStartExecutionsWithTheEvent
   deploy("on-order", Json::parse(R"([{"type": "cloudevent", "eventType": "com.example.order.created"}])"));
   deploy("on-order-from-shop", Json::parse(R"([{"type": "cloudevent", "eventType": "com.example.order.created",
                                                "source": "/shop"}])"));
-  std::map<std::string, std::string> binary{{"ce-specversion", "1.0"},
-                                            {"ce-id", "order-1"},
-                                            {"ce-source", "/shop"},
-                                            {"ce-type", "com.example.order.created"},
-                                            {"ce-subject", "orders/1"},
-                                            {"Content-Type", "application/json"}};
+  std::map<std::string, std::string> binary{{"ce-specversion", "1.0"},  {"ce-id", "order-1"},
+                                            {"ce-source", "/shop"},     {"ce-type", "com.example.order.created"},
+                                            {"ce-subject", "orders/1"}, {"Content-Type", "application/json"}};
   auto r = s().request("POST", "/v1/events", R"({"order": 1})", binary);
   ASSERT_EQ(r.status, 202) << r.body;
   ASSERT_EQ(body(r)["executions"].size(), 2U) << "both state machines match";
@@ -280,8 +277,11 @@ TEST_F(Triggers, CloudEventsInBinaryAndStructuredModeStartExecutionsWithTheEvent
   EXPECT_EQ(body(again)["executions"], body(r)["executions"]);
 
   // Structured mode, from another source: only the unfiltered trigger matches.
-  Json structured{{"specversion", "1.0"}, {"id", "order-2"}, {"source", "/pos"},
-                  {"type", "com.example.order.created"}, {"data", {{"order", 2}}}};
+  Json structured{{"specversion", "1.0"},
+                  {"id", "order-2"},
+                  {"source", "/pos"},
+                  {"type", "com.example.order.created"},
+                  {"data", {{"order", 2}}}};
   auto st = s().request("POST", "/v1/events", structured.dump(), {{"Content-Type", "application/cloudevents+json"}});
   ASSERT_EQ(st.status, 202) << st.body;
   ASSERT_EQ(body(st)["executions"].size(), 1U);

@@ -1,4 +1,6 @@
 // The local function host with real processes: a tiny Python HTTP echo server we control.
+#include "switchyard/knative/function_host.hpp"
+
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -14,7 +16,6 @@
 #include <set>
 #include <sstream>
 
-#include "switchyard/knative/function_host.hpp"
 #include "switchyard/testing/process.hpp"
 
 namespace switchyard::knative {
@@ -232,7 +233,7 @@ TEST_F(FunctionHostTest, IdleProcessIsStoppedAndRestartedOnTheNextCall) {
   }
   auto t0 = Clock::now();
   ASSERT_TRUE(run_until([&] { return host->status().empty(); }, 5s));
-  EXPECT_GE(Clock::now() - t0, 900ms);  // not before the idle timeout
+  EXPECT_GE(Clock::now() - t0, 900ms);   // not before the idle timeout
   EXPECT_TRUE(process_gone(first_pid));  // stopped and reaped: scaled to zero
 
   Lease again = acquire("echo");

@@ -10,13 +10,13 @@
 #include <future>
 #include <set>
 
+#include "store_fixture.hpp"
 #include "switchyard/store/execution_store.hpp"
 #include "switchyard/store/keys.hpp"
 #include "switchyard/store/redis.hpp"
 #include "switchyard/store/state_machine_store.hpp"
 #include "switchyard/testing/process.hpp"
 #include "switchyard/testing/run.hpp"
-#include "store_fixture.hpp"
 
 namespace switchyard::store {
 namespace {
@@ -61,7 +61,7 @@ TEST_P(SweepIndex, WindowsMoveForwardRemovingOnlyIdsWhoseRecordIsGoneAndWrapArou
   }
   SweepResult a = sweep(index, 0, 4);  // x1 x2 x3 x4
   EXPECT_EQ(a.removed, 2);
-  EXPECT_EQ(a.next, 2);  // x5 moved down to rank 2
+  EXPECT_EQ(a.next, 2);                     // x5 moved down to rank 2
   SweepResult b = sweep(index, a.next, 4);  // x5 x6 x7 x8
   EXPECT_EQ(b.removed, 2);
   EXPECT_EQ(b.next, 4);

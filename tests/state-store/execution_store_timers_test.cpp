@@ -8,12 +8,12 @@
 #include <future>
 #include <optional>
 
+#include "store_fixture.hpp"
 #include "switchyard/store/execution_store.hpp"
 #include "switchyard/store/keys.hpp"
 #include "switchyard/store/redis.hpp"
 #include "switchyard/testing/process.hpp"
 #include "switchyard/testing/run.hpp"
-#include "store_fixture.hpp"
 
 namespace switchyard::store {
 namespace {
@@ -190,7 +190,7 @@ TEST_F(LeaseCommits, AnOutdatedFiringIsDroppedWithoutTakingTheLeaseOfTheRouterTh
   ASSERT_EQ(fired.size(), 1u);
   ASSERT_EQ(fired[0].version, "3");
   EXPECT_EQ(commit_step("3", true, 50000), CommitOutcome::Committed);  // A
-  run(ioc, store.drop(fired[0]));                                       // B
+  run(ioc, store.drop(fired[0]));                                      // B
   EXPECT_EQ(score(lease), "50000");
 }
 

@@ -77,9 +77,9 @@ TEST(RedisAddress, ParsesTheSupportedForms) {
 }
 
 TEST(RedisAddress, RejectsBadInput) {
-  for (const char* bad : {"", "localhost:6379", "http://h", "rediss://h", "redis://", "redis://:6379", "redis://h:",
-                          "redis://h:0", "redis://h:70000", "redis://h:x", "redis://h/db", "redis://u:p@h",
-                          "redis://[::1", "unix://relative", "unix:///s?x=1", "unix:///s?db=-1"}) {
+  for (const char* bad : {"", "localhost:6379", "http://h", "rediss://h", "redis://", "redis://:6379",
+                          "redis://h:", "redis://h:0", "redis://h:70000", "redis://h:x", "redis://h/db",
+                          "redis://u:p@h", "redis://[::1", "unix://relative", "unix:///s?x=1", "unix:///s?db=-1"}) {
     SCOPED_TRACE(bad);
     EXPECT_THROW(Address::parse(bad), std::invalid_argument);
   }
@@ -92,8 +92,8 @@ class RedisTest : public ::testing::Test {
  protected:
   testing::RedisServer server;
   asio::io_context ioc;
-  std::unique_ptr<Redis> redis = std::make_unique<Redis>(ioc.get_executor(), Address::parse(server.url()),
-                                                         fast_options());
+  std::unique_ptr<Redis> redis =
+      std::make_unique<Redis>(ioc.get_executor(), Address::parse(server.url()), fast_options());
 
   Reply cmd(std::vector<std::string> args, std::chrono::milliseconds timeout = 0ms) {
     return run(ioc, redis->command(std::move(args), timeout));
@@ -154,7 +154,7 @@ TEST_F(RedisTest, ManyConcurrentCoroutinesPipelineOnOneConnection) {
   std::sort(seen.begin(), seen.end());
   std::vector<int64_t> expected(kCoroutines * kEach);
   std::iota(expected.begin(), expected.end(), 1);
-  EXPECT_EQ(seen, expected);  // every INCR got its own reply, none lost or duplicated
+  EXPECT_EQ(seen, expected);                  // every INCR got its own reply, none lost or duplicated
   EXPECT_GT(max_in_flight, kCoroutines / 2);  // commands really were in flight together
   EXPECT_EQ(cmd({"GET", "counter"}).str, "1000");
 }
@@ -241,8 +241,8 @@ TEST_F(RedisTest, ServerDeathFailsPendingCommandsAndRestartRecovers) {
   auto t0 = Clock::now();
   std::vector<std::future<Reply>> fs;
   for (int i = 0; i < 5; ++i) {
-    fs.push_back(asio::co_spawn(ioc, redis->command({"BLPOP", "q" + std::to_string(i), "30"}, 20000ms),
-                                asio::use_future));
+    fs.push_back(
+        asio::co_spawn(ioc, redis->command({"BLPOP", "q" + std::to_string(i), "30"}, 20000ms), asio::use_future));
   }
   fs.push_back(asio::co_spawn(
       ioc,

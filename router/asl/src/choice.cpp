@@ -27,8 +27,20 @@ namespace switchyard::asl {
 namespace {
 
 enum class Family { String, Numeric, Boolean, Timestamp, Type };
-enum class Op { Equals, LessThan, GreaterThan, LessThanEquals, GreaterThanEquals, Matches, IsNull, IsPresent,
-                IsNumeric, IsString, IsBoolean, IsTimestamp };
+enum class Op {
+  Equals,
+  LessThan,
+  GreaterThan,
+  LessThanEquals,
+  GreaterThanEquals,
+  Matches,
+  IsNull,
+  IsPresent,
+  IsNumeric,
+  IsString,
+  IsBoolean,
+  IsTimestamp
+};
 
 struct Comparator {
   std::string_view name;
@@ -308,8 +320,8 @@ bool compare_values(const Comparator& c, const Json& value, const Json& operand)
       if (c.op == Op::Matches) {
         return string_matches(value.get_ref<const std::string&>(), operand.get_ref<const std::string&>());
       }
-      return ordered(c.op, detail::compare_utf16(value.get_ref<const std::string&>(),
-                                                 operand.get_ref<const std::string&>()));
+      return ordered(c.op,
+                     detail::compare_utf16(value.get_ref<const std::string&>(), operand.get_ref<const std::string&>()));
     case Family::Numeric:
       if (!value.is_number() || !operand.is_number()) {
         return false;
@@ -472,8 +484,9 @@ void validate(const Json& rule, const std::string& pointer, bool top_level, int 
     }
   }
   if (operators.empty()) {
-    out.push_back(Problem{pointer, "A Choice rule needs exactly one comparison operator (such as StringEquals or "
-                                   "IsPresent) or one of And, Or, Not"});
+    out.push_back(Problem{pointer,
+                          "A Choice rule needs exactly one comparison operator (such as StringEquals or "
+                          "IsPresent) or one of And, Or, Not"});
   } else if (operators.size() > 1) {
     std::string list;
     for (const auto& op : operators) {
@@ -554,8 +567,9 @@ void validate(const Json& rule, const std::string& pointer, bool top_level, int 
           break;
         case Family::Timestamp:
           if (!timestamp_of(value)) {
-            out.push_back(Problem{here, "\"" + name + "\" must be an RFC 3339 timestamp such as "
-                                        "\"2016-08-18T17:33:00Z\""});
+            out.push_back(Problem{here, "\"" + name +
+                                            "\" must be an RFC 3339 timestamp such as "
+                                            "\"2016-08-18T17:33:00Z\""});
           }
           break;
       }

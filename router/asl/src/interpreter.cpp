@@ -204,9 +204,8 @@ class Runner {
     Json c = Json::object();
     c["Execution"] = ctx_.execution.is_null() ? Json::object() : ctx_.execution;
     c["StateMachine"] = ctx_.state_machine.is_null() ? Json::object() : ctx_.state_machine;
-    c["State"] = {{"EnteredTime", format_rfc3339_ms(cur_.entered_ms)},
-                  {"Name", cur_.state},
-                  {"RetryCount", cur_.retry_count}};
+    c["State"] = {
+        {"EnteredTime", format_rfc3339_ms(cur_.entered_ms)}, {"Name", cur_.state}, {"RetryCount", cur_.retry_count}};
     if (task_token != nullptr) {
       c["Task"] = {{"Token", *task_token}};
     }
@@ -353,9 +352,8 @@ class Runner {
     const StateDef& st = it->second;
     at_ = &st;
     auto unexpected = [&](std::string_view what) {
-      return fail("States.Runtime",
-                  "Event " + std::string(what) + " is not expected in " + std::string(type_name(st.type)) +
-                      " state '" + st.name + "'.");
+      return fail("States.Runtime", "Event " + std::string(what) + " is not expected in " +
+                                        std::string(type_name(st.type)) + " state '" + st.name + "'.");
     };
     bool children = st.type == StateType::Parallel || st.type == StateType::Map;
     if (std::holds_alternative<Enter>(event)) {
@@ -574,8 +572,8 @@ class Runner {
     Json c = context();
     std::string error = st.error.value_or("");
     std::string cause = st.cause.value_or("");
-    for (auto [path, target, field] : {std::tuple{&st.error_path, &error, "ErrorPath"},
-                                       std::tuple{&st.cause_path, &cause, "CausePath"}}) {
+    for (auto [path, target, field] :
+         {std::tuple{&st.error_path, &error, "ErrorPath"}, std::tuple{&st.cause_path, &cause, "CausePath"}}) {
       if (path->empty()) {
         continue;
       }
@@ -720,9 +718,8 @@ class Runner {
     }
     const ResourceInfo& info = st.resource_info;
     if (info.legacy_lambda) {
-      emit("LambdaFunctionSucceeded",
-           Json{{"lambdaFunctionSucceededEventDetails",
-                 {{"output", dump_json(result)}, {"outputDetails", not_truncated()}}}});
+      emit("LambdaFunctionSucceeded", Json{{"lambdaFunctionSucceededEventDetails",
+                                            {{"output", dump_json(result)}, {"outputDetails", not_truncated()}}}});
     } else {
       emit_text("TaskSucceeded", DetailsText("taskSucceededEventDetails")
                                      .document("output", result)
@@ -853,9 +850,10 @@ class Runner {
       items = std::move(*v);
     }
     if (!items.is_array()) {
-      return fail("States.Runtime", "Map state '" + st.name + "' needs an array of items, but " +
-                                        (st.items_path.absent() ? std::string("its input") : "ItemsPath '" + st.items_path.path + "'") +
-                                        " is of type " + detail::json_type_name(items) + ".");
+      return fail("States.Runtime",
+                  "Map state '" + st.name + "' needs an array of items, but " +
+                      (st.items_path.absent() ? std::string("its input") : "ItemsPath '" + st.items_path.path + "'") +
+                      " is of type " + detail::json_type_name(items) + ".");
     }
     run.is_map = true;
     if (st.max_concurrency) {
@@ -879,8 +877,8 @@ class Runner {
     if (st.tolerated_failure_percentage) {
       run.tolerated_failure_percentage = *st.tolerated_failure_percentage;
     } else if (!st.tolerated_failure_percentage_path.empty()) {
-      auto n = number_path(st.tolerated_failure_percentage_path, "ToleratedFailurePercentagePath", effective, c,
-                           false, 100);
+      auto n =
+          number_path(st.tolerated_failure_percentage_path, "ToleratedFailurePercentagePath", effective, c, false, 100);
       if (!n.ok()) {
         return fail(n.error());
       }
@@ -927,12 +925,14 @@ class Runner {
 
 }  // namespace
 
-Decision step(const Definition& def, const std::string& machine, const RunContext& ctx, Cursor cursor,
-              Event event, const Env& env) {
+Decision step(const Definition& def, const std::string& machine, const RunContext& ctx, Cursor cursor, Event event,
+              const Env& env) {
   const auto& machines = def.impl().machines;
   auto it = machines.find(machine);
   if (it == machines.end()) {
-    return Decision{{}, std::move(cursor), ctx.variables,
+    return Decision{{},
+                    std::move(cursor),
+                    ctx.variables,
                     Failed{"States.Runtime", "The definition has no state machine at '" + machine + "'."}};
   }
   return Runner(it->second, ctx, env, std::move(cursor)).run(event);

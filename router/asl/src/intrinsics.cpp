@@ -55,12 +55,12 @@ struct Arity {
 
 const std::map<std::string, Arity, std::less<>>& functions() {
   static const std::map<std::string, Arity, std::less<>> kFunctions = {
-      {"States.Format", {1, -1}},      {"States.StringToJson", {1, 1}},   {"States.JsonToString", {1, 1}},
-      {"States.Array", {0, -1}},       {"States.ArrayPartition", {2, 2}}, {"States.ArrayContains", {2, 2}},
-      {"States.ArrayRange", {3, 3}},   {"States.ArrayGetItem", {2, 2}},   {"States.ArrayLength", {1, 1}},
-      {"States.ArrayUnique", {1, 1}},  {"States.Base64Encode", {1, 1}},   {"States.Base64Decode", {1, 1}},
-      {"States.Hash", {2, 2}},         {"States.JsonMerge", {3, 3}},      {"States.MathRandom", {2, 3}},
-      {"States.MathAdd", {2, 2}},      {"States.StringSplit", {2, 2}},    {"States.UUID", {0, 0}},
+      {"States.Format", {1, -1}},     {"States.StringToJson", {1, 1}},   {"States.JsonToString", {1, 1}},
+      {"States.Array", {0, -1}},      {"States.ArrayPartition", {2, 2}}, {"States.ArrayContains", {2, 2}},
+      {"States.ArrayRange", {3, 3}},  {"States.ArrayGetItem", {2, 2}},   {"States.ArrayLength", {1, 1}},
+      {"States.ArrayUnique", {1, 1}}, {"States.Base64Encode", {1, 1}},   {"States.Base64Decode", {1, 1}},
+      {"States.Hash", {2, 2}},        {"States.JsonMerge", {3, 3}},      {"States.MathRandom", {2, 3}},
+      {"States.MathAdd", {2, 2}},     {"States.StringSplit", {2, 2}},    {"States.UUID", {0, 0}},
   };
   return kFunctions;
 }
@@ -164,7 +164,7 @@ class Parser {
     auto count = static_cast<int>(node.args.size());
     const Arity& arity = fn->second;
     if (count < arity.min || (arity.max >= 0 && count > arity.max)) {
-      std::string expected = arity.max < 0              ? "at least " + std::to_string(arity.min)
+      std::string expected = arity.max < 0            ? "at least " + std::to_string(arity.min)
                              : arity.min == arity.max ? std::to_string(arity.min)
                                                       : std::to_string(arity.min) + " or " + std::to_string(arity.max);
       error(node.text + " takes " + expected + " argument(s), not " + std::to_string(count));
@@ -370,7 +370,9 @@ std::optional<int64_t> rounded_int(const Json& v) {
   return std::nullopt;
 }
 
-bool fits_int32(int64_t v) { return v >= std::numeric_limits<int32_t>::min() && v <= std::numeric_limits<int32_t>::max(); }
+bool fits_int32(int64_t v) {
+  return v >= std::numeric_limits<int32_t>::min() && v <= std::numeric_limits<int32_t>::max();
+}
 
 const char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 

@@ -71,7 +71,7 @@ struct ResourceInfo {
   std::string resource_type;  ///< "lambda", "http", "fn", ...
   std::string resource;       ///< "invoke", the function name, the URL, ...
   std::string region;
-  bool legacy_lambda = false;  ///< "arn:aws:lambda:...:function:x": LambdaFunction* events
+  bool legacy_lambda = false;   ///< "arn:aws:lambda:...:function:x": LambdaFunction* events
   bool wait_for_token = false;  ///< ".waitForTaskToken"
   std::string integration;      ///< "lambda", "http", "aws-sdk:s3" for "arn:aws:states:::..." resources
   std::string action;           ///< "invoke", ... (without the suffix)

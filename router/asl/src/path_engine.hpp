@@ -26,16 +26,16 @@ struct Segment {
   enum class Kind { Names, Indices, Slice, Wildcard, Filter };
   Kind kind = Kind::Names;
   bool descendant = false;
-  std::vector<std::string> names;  // Names: one, or a union "['a','b']"
-  std::vector<int64_t> indices;    // Indices: one, or a union "[0,2]"
-  std::optional<int64_t> start;    // Slice
-  std::optional<int64_t> end;      // Slice
-  int64_t step = 1;                // Slice
+  std::vector<std::string> names;            // Names: one, or a union "['a','b']"
+  std::vector<int64_t> indices;              // Indices: one, or a union "[0,2]"
+  std::optional<int64_t> start;              // Slice
+  std::optional<int64_t> end;                // Slice
+  int64_t step = 1;                          // Slice
   std::shared_ptr<const FilterExpr> filter;  // Filter
 };
 
 struct CompiledPath {
-  std::string text;      ///< as written
+  std::string text;  ///< as written
   Root root = Root::Input;
   std::string variable;  ///< Root::Variable: the name after "$"
   std::vector<Segment> segments;
@@ -47,9 +47,9 @@ struct CompiledPath {
 Result<CompiledPath> compile_path(std::string_view text);
 
 struct Lookup {
-  bool found = false;  ///< definite path: the node exists; indefinite: always true
-  Json value;          ///< the node, or the list of matches of an indefinite path
-  std::string detail;  ///< when !found, why (Jayway's wording, e.g. "No results for path: $['a']")
+  bool found = false;     ///< definite path: the node exists; indefinite: always true
+  Json value;             ///< the node, or the list of matches of an indefinite path
+  std::string detail;     ///< when !found, why (Jayway's wording, e.g. "No results for path: $['a']")
   bool past_end = false;  ///< found, but as null because the last index is past the end of its array
 };
 

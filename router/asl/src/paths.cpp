@@ -51,8 +51,8 @@ struct FilterExpr {
 
 namespace {
 
-constexpr int kMaxFilterDepth = 32;   // parentheses/nesting in one filter; keeps recursion shallow
-constexpr size_t kMaxSteps = 1000;    // steps in one path; evaluation recurses once per step
+constexpr int kMaxFilterDepth = 32;     // parentheses/nesting in one filter; keeps recursion shallow
+constexpr size_t kMaxSteps = 1000;      // steps in one path; evaluation recurses once per step
 constexpr size_t kMaxTextDepth = 2000;  // nlohmann's dump recurses per level and overflows near 100,000
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -191,8 +191,8 @@ class Parser {
       if (c == '.' || c == '[') {
         break;
       }
-      if (in_filter && (c == ' ' || c == ')' || c == '=' || c == '!' || c == '<' || c == '>' || c == '&' ||
-                        c == '|' || c == ',' || c == ']' || c == '\t')) {
+      if (in_filter && (c == ' ' || c == ')' || c == '=' || c == '!' || c == '<' || c == '>' || c == '&' || c == '|' ||
+                        c == ',' || c == ']' || c == '\t')) {
         break;
       }
       if (c == '(') {
@@ -523,8 +523,9 @@ class Parser {
     if (c == '-' || is_digit(c)) {
       size_t start = pos_;
       ++pos_;
-      while (pos_ < s_.size() && (is_digit(s_[pos_]) || s_[pos_] == '.' || s_[pos_] == 'e' || s_[pos_] == 'E' ||
-                                  ((s_[pos_] == '-' || s_[pos_] == '+') && (s_[pos_ - 1] == 'e' || s_[pos_ - 1] == 'E')))) {
+      while (pos_ < s_.size() &&
+             (is_digit(s_[pos_]) || s_[pos_] == '.' || s_[pos_] == 'e' || s_[pos_] == 'E' ||
+              ((s_[pos_] == '-' || s_[pos_] == '+') && (s_[pos_ - 1] == 'e' || s_[pos_ - 1] == 'E')))) {
         ++pos_;
       }
       Json number = Json::parse(s_.substr(start, pos_ - start), nullptr, false);
@@ -659,8 +660,8 @@ class Evaluator {
     if (node.is_null()) {
       return fail("The path " + where + " is null");
     }
-    return fail("Filter: " + segment_text(seg) + " can only be applied to arrays. Current context is: " +
-                to_text(node));
+    return fail("Filter: " + segment_text(seg) +
+                " can only be applied to arrays. Current context is: " + to_text(node));
   }
 
   bool step(const std::vector<Segment>& segs, size_t i, const Json& node, const std::string& where, bool definite,
@@ -1106,8 +1107,9 @@ Result<Json> evaluate_path(std::string_view path, const Scope& scope) {
   }
   const Json* doc = detail::root_document(*compiled, scope);
   if (doc == nullptr) {
-    std::string what = compiled->root == detail::Root::Context ? "the context object is not available"
-                                                               : "the variable '" + compiled->variable + "' is not defined";
+    std::string what = compiled->root == detail::Root::Context
+                           ? "the context object is not available"
+                           : "the variable '" + compiled->variable + "' is not defined";
     return detail::runtime("Invalid path '" + std::string(path) + "' : " + what);
   }
   detail::Lookup found = detail::lookup(*compiled, *doc);

@@ -62,9 +62,9 @@ Result<Json> evaluate_dynamic(const std::string& key, const std::string& expr, c
   }
   auto compiled = detail::compile_path(expr);
   if (!compiled.ok()) {
-    return Error{"States.Runtime", "The value for the field '" + key +
-                                       "' must be a valid JSONPath or a valid intrinsic function call: " +
-                                       compiled.error().cause};
+    return Error{"States.Runtime",
+                 "The value for the field '" + key +
+                     "' must be a valid JSONPath or a valid intrinsic function call: " + compiled.error().cause};
   }
   const Json* doc = detail::root_document(*compiled, scope);
   if (doc != nullptr) {
@@ -81,8 +81,8 @@ Result<Json> evaluate_dynamic(const std::string& key, const std::string& expr, c
 constexpr int kMaxDepth = 1000;  // template nesting; both walks recurse once per level
 
 Error too_deep() {
-  return Error{"States.Runtime", "The payload template is nested more than " + std::to_string(kMaxDepth) +
-                                     " levels deep"};
+  return Error{"States.Runtime",
+               "The payload template is nested more than " + std::to_string(kMaxDepth) + " levels deep"};
 }
 
 Result<Json> evaluate(const Json& tmpl, const Scope& scope, int depth) {

@@ -25,22 +25,21 @@ namespace {
 
 using Keys = std::set<std::string, std::less<>>;
 
-constexpr int64_t kMaxSeconds = 99999999;      // AWS's upper bound for *Seconds fields
+constexpr int64_t kMaxSeconds = 99999999;       // AWS's upper bound for *Seconds fields
 constexpr int64_t kMaxDelaySeconds = 31622400;  // MaxDelaySeconds must be < 31622401
 constexpr size_t kMaxNameLength = 80;
 
 size_t utf8_length(std::string_view s) {
-  return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  }));
+  return static_cast<size_t>(
+      std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
 std::string join(const std::string& ptr, std::string_view key) { return ptr + "/" + pointer_token(key); }
 
 std::optional<StateType> parse_type(std::string_view s) {
   static const std::pair<std::string_view, StateType> kTypes[] = {
-      {"Pass", StateType::Pass},       {"Task", StateType::Task},         {"Choice", StateType::Choice},
-      {"Wait", StateType::Wait},       {"Succeed", StateType::Succeed},   {"Fail", StateType::Fail},
+      {"Pass", StateType::Pass},         {"Task", StateType::Task},       {"Choice", StateType::Choice},
+      {"Wait", StateType::Wait},         {"Succeed", StateType::Succeed}, {"Fail", StateType::Fail},
       {"Parallel", StateType::Parallel}, {"Map", StateType::Map}};
   for (const auto& [name, t] : kTypes) {
     if (name == s) {
@@ -79,18 +78,32 @@ Keys allowed_fields(StateType t) {
            "Catch", "Assign"});
       break;
     case StateType::Map:
-      add({"InputPath", "OutputPath", "Next", "End", "ItemProcessor", "Iterator", "ItemsPath", "ItemSelector",
-           "Parameters", "MaxConcurrency", "MaxConcurrencyPath", "ResultPath", "ResultSelector", "Retry", "Catch",
-           "Assign", "ToleratedFailureCount", "ToleratedFailureCountPath", "ToleratedFailurePercentage",
+      add({"InputPath",
+           "OutputPath",
+           "Next",
+           "End",
+           "ItemProcessor",
+           "Iterator",
+           "ItemsPath",
+           "ItemSelector",
+           "Parameters",
+           "MaxConcurrency",
+           "MaxConcurrencyPath",
+           "ResultPath",
+           "ResultSelector",
+           "Retry",
+           "Catch",
+           "Assign",
+           "ToleratedFailureCount",
+           "ToleratedFailureCountPath",
+           "ToleratedFailurePercentage",
            "ToleratedFailurePercentagePath"});
       break;
   }
   return k;
 }
 
-bool is_jsonata_only(std::string_view key) {
-  return key == "Arguments" || key == "Output" || key == "Items";
-}
+bool is_jsonata_only(std::string_view key) { return key == "Arguments" || key == "Output" || key == "Items"; }
 
 bool is_distributed_only(std::string_view key) {
   return key == "ItemReader" || key == "ItemBatcher" || key == "ResultWriter" || key == "Label";
@@ -235,7 +248,8 @@ class Builder {
       const std::string& p = f.path;
       bool on_input = p == "$" || (p.size() > 1 && p[0] == '$' && (p[1] == '.' || p[1] == '['));
       if (!on_input) {
-        add(join(ptr, "ResultPath"), "ResultPath '" + p + "' must refer to the state input (start with \"$.\" or \"$[\").");
+        add(join(ptr, "ResultPath"),
+            "ResultPath '" + p + "' must refer to the state input (start with \"$.\" or \"$[\").");
         f.kind = PathField::Kind::Absent;
       }
     }
@@ -257,7 +271,8 @@ class Builder {
     std::string why;
     if (is_intrinsic(text)) {
       if (!validate_intrinsic(text, &why)) {
-        add(p, std::string(key) + " '" + text + "' is not a valid intrinsic function" + (why.empty() ? "." : ": " + why));
+        add(p,
+            std::string(key) + " '" + text + "' is not a valid intrinsic function" + (why.empty() ? "." : ": " + why));
         return {};
       }
       return text;
@@ -361,8 +376,8 @@ class Builder {
       add(p, "Retry must be an array of Retriers.");
       return;
     }
-    static const Keys kRetrierKeys = {"ErrorEquals", "IntervalSeconds", "MaxAttempts",  "BackoffRate",
-                                      "MaxDelaySeconds", "JitterStrategy", "Comment"};
+    static const Keys kRetrierKeys = {"ErrorEquals",     "IntervalSeconds", "MaxAttempts", "BackoffRate",
+                                      "MaxDelaySeconds", "JitterStrategy",  "Comment"};
     for (size_t i = 0; i < it->size(); ++i) {
       const Json& r = (*it)[i];
       std::string rp = p + "/" + std::to_string(i);
@@ -732,7 +747,8 @@ class Builder {
     if (auto ts = string(s, "Timestamp", ptr)) {
       st.timestamp_ms = parse_rfc3339_ms(*ts);
       if (!st.timestamp_ms) {
-        add(join(ptr, "Timestamp"), "Timestamp '" + *ts + "' is not an RFC 3339 timestamp like \"2016-03-14T01:59:00Z\".");
+        add(join(ptr, "Timestamp"),
+            "Timestamp '" + *ts + "' is not an RFC 3339 timestamp like \"2016-03-14T01:59:00Z\".");
       }
     }
     st.seconds_path = reference_path(s, "SecondsPath", ptr);
@@ -1024,8 +1040,9 @@ ResourceInfo describe_resource(const std::string& r, std::vector<std::string>* p
     info.resource_type = "lambda";
     info.resource = r;
     if (info.wait_for_token) {
-      problem("A Lambda function ARN cannot use .waitForTaskToken; use "
-              "\"arn:aws:states:::lambda:invoke.waitForTaskToken\".");
+      problem(
+          "A Lambda function ARN cannot use .waitForTaskToken; use "
+          "\"arn:aws:states:::lambda:invoke.waitForTaskToken\".");
     }
   } else if (parts[2] == "states" && parts[5] == "activity") {
     problem("Activities are not supported yet.");

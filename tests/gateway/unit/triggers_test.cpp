@@ -95,9 +95,9 @@ TEST(Encoding, Utf8) {
   EXPECT_TRUE(valid_utf8("plain"));
   EXPECT_TRUE(valid_utf8("gr\xc3\xbc\xc3\x9f \xe2\x82\xac \xf0\x9f\x98\x80"));
   EXPECT_FALSE(valid_utf8("\xff"));
-  EXPECT_FALSE(valid_utf8("\xc3"));            // truncated
-  EXPECT_FALSE(valid_utf8("\xc0\xaf"));        // overlong
-  EXPECT_FALSE(valid_utf8("\xed\xa0\x80"));    // surrogate
+  EXPECT_FALSE(valid_utf8("\xc3"));              // truncated
+  EXPECT_FALSE(valid_utf8("\xc0\xaf"));          // overlong
+  EXPECT_FALSE(valid_utf8("\xed\xa0\x80"));      // surrogate
   EXPECT_FALSE(valid_utf8("\xf4\x90\x80\x80"));  // past U+10FFFF
 }
 
@@ -205,19 +205,21 @@ TEST(CloudEvents, BinaryMode) {
             {"data", {{"much", "wow"}}}};
   EXPECT_EQ((*events)[0], want);
 
-  auto text = parse_cloudevents(request({{"Ce-Specversion", "1.0"}, {"Ce-Id", "1"}, {"Ce-Source", "s"},
-                                         {"Ce-Type", "t"}, {"Content-Type", "text/plain"}},
-                                        "hello"));
+  auto text = parse_cloudevents(request(
+      {{"Ce-Specversion", "1.0"}, {"Ce-Id", "1"}, {"Ce-Source", "s"}, {"Ce-Type", "t"}, {"Content-Type", "text/plain"}},
+      "hello"));
   ASSERT_TRUE(text);
   EXPECT_EQ((*text)[0]["data"], "hello");
-  auto binary = parse_cloudevents(request({{"ce-specversion", "1.0"}, {"ce-id", "1"}, {"ce-source", "s"},
-                                           {"ce-type", "t"}, {"Content-Type", "application/octet-stream"}},
+  auto binary = parse_cloudevents(request({{"ce-specversion", "1.0"},
+                                           {"ce-id", "1"},
+                                           {"ce-source", "s"},
+                                           {"ce-type", "t"},
+                                           {"Content-Type", "application/octet-stream"}},
                                           std::string("\xff\x01", 2)));
   ASSERT_TRUE(binary);
   EXPECT_EQ((*binary)[0]["data_base64"], "/wE=");
-  auto no_data = parse_cloudevents(request({{"ce-specversion", "1.0"}, {"ce-id", "1"}, {"ce-source", "s"},
-                                            {"ce-type", "t"}},
-                                           ""));
+  auto no_data =
+      parse_cloudevents(request({{"ce-specversion", "1.0"}, {"ce-id", "1"}, {"ce-source", "s"}, {"ce-type", "t"}}, ""));
   ASSERT_TRUE(no_data);
   EXPECT_FALSE((*no_data)[0].contains("data"));
 }
@@ -230,8 +232,8 @@ TEST(CloudEvents, StructuredAndBatchedMode) {
   ASSERT_EQ(one->size(), 1U);
   EXPECT_EQ((*one)[0], Json::parse(event));
 
-  auto batch = parse_cloudevents(request({{"Content-Type", "application/cloudevents-batch+json"}},
-                                         std::string("[") + event + "," + event + "]"));
+  auto batch = parse_cloudevents(
+      request({{"Content-Type", "application/cloudevents-batch+json"}}, std::string("[") + event + "," + event + "]"));
   ASSERT_TRUE(batch);
   EXPECT_EQ(batch->size(), 2U);
 }
@@ -246,11 +248,13 @@ TEST(CloudEvents, RejectsMalformedEvents) {
       {{{"ce-specversion", "1.0"}, {"ce-source", "s"}, {"ce-type", "t"}}, ""},                  // no id
       {{{"ce-specversion", "0.3"}, {"ce-id", "1"}, {"ce-source", "s"}, {"ce-type", "t"}}, ""},  // old version
       {{{"ce-specversion", "1.0"}, {"ce-id", "1"}, {"ce-source", "s"}, {"ce-type", ""}}, ""},   // empty type
-      {{{"ce-specversion", "1.0"}, {"ce-id", "1"}, {"ce-source", "s"}, {"ce-type", "t"},
+      {{{"ce-specversion", "1.0"},
+        {"ce-id", "1"},
+        {"ce-source", "s"},
+        {"ce-type", "t"},
         {"Content-Type", "application/json"}},
        "{not json"},
-      {{{"ce-specversion", "1.0"}, {"ce-id", "1"}, {"ce-source", "s"}, {"ce-type", "t"}, {"ce-Bad_Name", "v"}},
-       ""},
+      {{{"ce-specversion", "1.0"}, {"ce-id", "1"}, {"ce-source", "s"}, {"ce-type", "t"}, {"ce-Bad_Name", "v"}}, ""},
       {{structured}, R"({"specversion": "1.0", "id": "1", "type": "t"})"},
       {{structured}, R"({"specversion": "1.0", "id": 1, "source": "s", "type": "t"})"},
       {{structured}, R"({"specversion": "1.0", "id": "1", "source": "s", "type": "t", "time": 5})"},

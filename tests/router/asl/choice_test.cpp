@@ -230,13 +230,14 @@ TEST(ChoiceRules, RefuseNestingBeyondOneHundredLevels) {
   rule["Next"] = "N";
   validate_choice_rule(rule, "/c", true, problems);
   ASSERT_EQ(problems.size(), 1U);
-  EXPECT_EQ(problems[0].path, "/c" + [] {
-    std::string p;
-    for (int i = 0; i < 101; ++i) {
-      p += "/Not";
-    }
-    return p;
-  }());
+  EXPECT_EQ(
+      problems[0].path, "/c" + [] {
+        std::string p;
+        for (int i = 0; i < 101; ++i) {
+          p += "/Not";
+        }
+        return p;
+      }());
 }
 
 struct ValidationCase {
@@ -251,12 +252,14 @@ TEST(ValidateChoiceRule, ReportsEveryProblemWithItsPointer) {
   const std::vector<ValidationCase> cases = {
       {"a simple rule", R"({"Variable": "$.a", "StringEquals": "x", "Next": "N"})", true, {}},
       {"a path operand", R"({"Variable": "$.a", "NumericGreaterThanEqualsPath": "$.b", "Next": "N"})", true, {}},
-      {"a variable and the context", R"({"Variable": "$v.x", "TimestampEqualsPath": "$$.Execution.StartTime",
+      {"a variable and the context",
+       R"({"Variable": "$v.x", "TimestampEqualsPath": "$$.Execution.StartTime",
                                         "Next": "N"})",
        true,
        {}},
       {"an indefinite Variable is a Path", R"({"Variable": "$.a[*].b", "IsPresent": true, "Next": "N"})", true, {}},
-      {"logic with comment and Assign", R"({"And": [{"Variable": "$.a", "IsPresent": true},
+      {"logic with comment and Assign",
+       R"({"And": [{"Variable": "$.a", "IsPresent": true},
                {"Not": {"Variable": "$.b", "BooleanEquals": false}}], "Next": "N", "Comment": "c",
                "Assign": {"x": 1}})",
        true,
@@ -264,11 +267,13 @@ TEST(ValidateChoiceRule, ReportsEveryProblemWithItsPointer) {
       {"a nested rule needs no Next", R"({"Variable": "$.a", "IsNull": true})", false, {}},
       {"no operator", R"({"Variable": "$.a", "Next": "N"})", true, {p}},
       {"two operators", R"({"Variable": "$.a", "NumericEquals": 1, "StringEquals": "y", "Next": "N"})", true, {p}},
-      {"an operator and And", R"({"Variable": "$.a", "NumericEquals": 1, "And": [{"Variable": "$.b",
+      {"an operator and And",
+       R"({"Variable": "$.a", "NumericEquals": 1, "And": [{"Variable": "$.b",
                                    "IsNull": true}], "Next": "N"})",
        true,
        {p}},
-      {"an unknown operator beside a valid one", R"({"Variable": "$.a", "NumericEquals": 1, "NumericSpicyThan": 2,
+      {"an unknown operator beside a valid one",
+       R"({"Variable": "$.a", "NumericEquals": 1, "NumericSpicyThan": 2,
                                                      "Next": "N"})",
        true,
        {p + "/NumericSpicyThan"}},
@@ -276,49 +281,71 @@ TEST(ValidateChoiceRule, ReportsEveryProblemWithItsPointer) {
       {"a nested Next", R"({"Variable": "$.a", "NumericEquals": 1, "Next": "N"})", false, {p + "/Next"}},
       {"a Next that is not a name", R"({"Variable": "$.a", "NumericEquals": 1, "Next": 3})", true, {p + "/Next"}},
       {"a missing Variable", R"({"NumericEquals": 1, "Next": "N"})", true, {p}},
-      {"a Variable that is not a path", R"({"Variable": "a", "NumericEquals": 1, "Next": "N"})", true,
+      {"a Variable that is not a path",
+       R"({"Variable": "a", "NumericEquals": 1, "Next": "N"})",
+       true,
        {p + "/Variable"}},
-      {"a Variable that is not a string", R"({"Variable": 1, "NumericEquals": 1, "Next": "N"})", true,
+      {"a Variable that is not a string",
+       R"({"Variable": 1, "NumericEquals": 1, "Next": "N"})",
+       true,
        {p + "/Variable"}},
-      {"a Variable beside And", R"({"And": [{"Variable": "$.a", "IsNull": true}], "Variable": "$.b", "Next": "N"})",
+      {"a Variable beside And",
+       R"({"And": [{"Variable": "$.a", "IsNull": true}], "Variable": "$.b", "Next": "N"})",
        true,
        {p + "/Variable"}},
       {"an empty And", R"({"And": [], "Next": "N"})", true, {p + "/And"}},
       {"Or that is not an array", R"({"Or": {"Variable": "$.a", "IsNull": true}, "Next": "N"})", true, {p + "/Or"}},
       {"Not that is an array", R"({"Not": [{"Variable": "$.a", "IsNull": true}], "Next": "N"})", true, {p + "/Not"}},
-      {"problems deep inside", R"({"And": [{"Variable": "$.a", "IsNull": true},
+      {"problems deep inside",
+       R"({"And": [{"Variable": "$.a", "IsNull": true},
                {"Or": [{"Variable": "$.b", "StringEquals": 1}, {"Variable": "$.c", "IsNull": true, "Next": "X"}]}],
                "Next": "N"})",
        true,
        {p + "/And/1/Or/0/StringEquals", p + "/And/1/Or/1/Next"}},
-      {"a numeric operator with a string", R"({"Variable": "$.a", "NumericEquals": "5", "Next": "N"})", true,
+      {"a numeric operator with a string",
+       R"({"Variable": "$.a", "NumericEquals": "5", "Next": "N"})",
+       true,
        {p + "/NumericEquals"}},
-      {"a string operator with a number", R"({"Variable": "$.a", "StringLessThan": 5, "Next": "N"})", true,
+      {"a string operator with a number",
+       R"({"Variable": "$.a", "StringLessThan": 5, "Next": "N"})",
+       true,
        {p + "/StringLessThan"}},
-      {"StringMatches with a number", R"({"Variable": "$.a", "StringMatches": 5, "Next": "N"})", true,
+      {"StringMatches with a number",
+       R"({"Variable": "$.a", "StringMatches": 5, "Next": "N"})",
+       true,
        {p + "/StringMatches"}},
-      {"a boolean operator with a string", R"({"Variable": "$.a", "BooleanEquals": "true", "Next": "N"})", true,
+      {"a boolean operator with a string",
+       R"({"Variable": "$.a", "BooleanEquals": "true", "Next": "N"})",
+       true,
        {p + "/BooleanEquals"}},
-      {"a type test with a string", R"({"Variable": "$.a", "IsPresent": "yes", "Next": "N"})", true,
+      {"a type test with a string",
+       R"({"Variable": "$.a", "IsPresent": "yes", "Next": "N"})",
+       true,
        {p + "/IsPresent"}},
-      {"a timestamp operator with a bad timestamp", R"({"Variable": "$.a", "TimestampEquals": "nope",
+      {"a timestamp operator with a bad timestamp",
+       R"({"Variable": "$.a", "TimestampEquals": "nope",
                                                        "Next": "N"})",
        true,
        {p + "/TimestampEquals"}},
-      {"a timestamp operator with a date only", R"({"Variable": "$.a", "TimestampLessThan": "2024-01-01",
+      {"a timestamp operator with a date only",
+       R"({"Variable": "$.a", "TimestampLessThan": "2024-01-01",
                                                    "Next": "N"})",
        true,
        {p + "/TimestampLessThan"}},
-      {"a path operator with a non-path", R"({"Variable": "$.a", "StringEqualsPath": "notapath", "Next": "N"})", true,
+      {"a path operator with a non-path",
+       R"({"Variable": "$.a", "StringEqualsPath": "notapath", "Next": "N"})",
+       true,
        {p + "/StringEqualsPath"}},
-      {"a path operator with an indefinite path", R"({"Variable": "$.a", "NumericEqualsPath": "$.b[*]",
+      {"a path operator with an indefinite path",
+       R"({"Variable": "$.a", "NumericEqualsPath": "$.b[*]",
                                                      "Next": "N"})",
        true,
        {p + "/NumericEqualsPath"}},
-      {"a path operator with a number", R"({"Variable": "$.a", "BooleanEqualsPath": true, "Next": "N"})", true,
+      {"a path operator with a number",
+       R"({"Variable": "$.a", "BooleanEqualsPath": true, "Next": "N"})",
+       true,
        {p + "/BooleanEqualsPath"}},
-      {"an unsupported field", R"({"Variable": "$.a", "IsNull": true, "Bogus": 1, "Next": "N"})", true,
-       {p + "/Bogus"}},
+      {"an unsupported field", R"({"Variable": "$.a", "IsNull": true, "Bogus": 1, "Next": "N"})", true, {p + "/Bogus"}},
       {"Assign in a nested rule", R"({"Variable": "$.a", "IsNull": true, "Assign": {}})", false, {p + "/Assign"}},
       {"not an object", R"([1])", true, {p}},
   };
@@ -337,21 +364,36 @@ TEST(ValidateChoiceRule, ReportsEveryProblemWithItsPointer) {
 
 TEST(ValidateChoiceRule, AcceptsEveryOperatorWithAWellFormedOperand) {
   const std::vector<std::pair<std::string, Json>> operators = {
-      {"StringEquals", "x"}, {"StringLessThan", "x"}, {"StringGreaterThan", "x"}, {"StringLessThanEquals", "x"},
-      {"StringGreaterThanEquals", "x"}, {"StringMatches", "x*"}, {"NumericEquals", 1}, {"NumericLessThan", 1.5},
-      {"NumericGreaterThan", -1}, {"NumericLessThanEquals", 1}, {"NumericGreaterThanEquals", 1},
-      {"BooleanEquals", false}, {"TimestampEquals", "2016-08-18T17:33:00Z"},
-      {"TimestampLessThan", "2016-08-18T17:33:00Z"}, {"TimestampGreaterThan", "2016-08-18T17:33:00Z"},
-      {"TimestampLessThanEquals", "2016-08-18T17:33:00Z"}, {"TimestampGreaterThanEquals", "2016-08-18T17:33:00Z"},
-      {"IsNull", true}, {"IsPresent", true}, {"IsNumeric", false}, {"IsString", true}, {"IsBoolean", true},
+      {"StringEquals", "x"},
+      {"StringLessThan", "x"},
+      {"StringGreaterThan", "x"},
+      {"StringLessThanEquals", "x"},
+      {"StringGreaterThanEquals", "x"},
+      {"StringMatches", "x*"},
+      {"NumericEquals", 1},
+      {"NumericLessThan", 1.5},
+      {"NumericGreaterThan", -1},
+      {"NumericLessThanEquals", 1},
+      {"NumericGreaterThanEquals", 1},
+      {"BooleanEquals", false},
+      {"TimestampEquals", "2016-08-18T17:33:00Z"},
+      {"TimestampLessThan", "2016-08-18T17:33:00Z"},
+      {"TimestampGreaterThan", "2016-08-18T17:33:00Z"},
+      {"TimestampLessThanEquals", "2016-08-18T17:33:00Z"},
+      {"TimestampGreaterThanEquals", "2016-08-18T17:33:00Z"},
+      {"IsNull", true},
+      {"IsPresent", true},
+      {"IsNumeric", false},
+      {"IsString", true},
+      {"IsBoolean", true},
       {"IsTimestamp", true},
   };
   std::vector<std::pair<std::string, Json>> all = operators;
-  for (const std::string base : {"StringEquals", "StringLessThan", "StringGreaterThan", "StringLessThanEquals",
-                                 "StringGreaterThanEquals", "NumericEquals", "NumericLessThan", "NumericGreaterThan",
-                                 "NumericLessThanEquals", "NumericGreaterThanEquals", "BooleanEquals",
-                                 "TimestampEquals", "TimestampLessThan", "TimestampGreaterThan",
-                                 "TimestampLessThanEquals", "TimestampGreaterThanEquals"}) {
+  for (const std::string base :
+       {"StringEquals", "StringLessThan", "StringGreaterThan", "StringLessThanEquals", "StringGreaterThanEquals",
+        "NumericEquals", "NumericLessThan", "NumericGreaterThan", "NumericLessThanEquals", "NumericGreaterThanEquals",
+        "BooleanEquals", "TimestampEquals", "TimestampLessThan", "TimestampGreaterThan", "TimestampLessThanEquals",
+        "TimestampGreaterThanEquals"}) {
     all.emplace_back(base + "Path", "$.other");
   }
   ASSERT_EQ(all.size(), 39U);

@@ -83,7 +83,8 @@ TEST_F(Intrinsics, EvaluateLikeStepFunctions) {
       // Arrays.
       {"States.Array($.num)", Json::parse("[5]")},
       {"States.Array()", Json::array()},
-      {"States.Array(42, true, false, null, 'hello', -1.5, 1e2)", Json::parse(R"([42,true,false,null,"hello",-1.5,100.0])")},
+      {"States.Array(42, true, false, null, 'hello', -1.5, 1e2)",
+       Json::parse(R"([42,true,false,null,"hello",-1.5,100.0])")},
       {"States.Array(1, States.Array(2, 3))", Json::parse("[1,[2,3]]")},
       {"States.Array( $.num ,$.b )", Json::parse("[5,true]")},
       {"States.Array($.items[*])", Json::parse("[[1,2]]")},
@@ -121,9 +122,9 @@ TEST_F(Intrinsics, EvaluateLikeStepFunctions) {
       {"States.Base64Decode('RGF0YSB0byBlbmNvZGU=')", "Data to encode"},
       {"States.Base64Decode('4pyT')", "✓"},
       {"States.Base64Decode('')", ""},
-      {"States.Base64Decode(' YWJjZA== ')", "abcd"},  // AWS skips what is not Base64
-      {"States.Base64Decode('ab==cd')", "i"},         // and stops at padding
-      {"States.Base64Decode('YWI')", "ab"},           // padding is optional
+      {"States.Base64Decode(' YWJjZA== ')", "abcd"},    // AWS skips what is not Base64
+      {"States.Base64Decode('ab==cd')", "i"},           // and stops at padding
+      {"States.Base64Decode('YWI')", "ab"},             // padding is optional
       {"States.Base64Decode('abc')", "i\xEF\xBF\xBD"},  // bytes that are not UTF-8 become U+FFFD
       {"States.Base64Decode(States.Base64Encode($.name))", "Arnav"},
       {"States.Hash('hello', 'MD5')", "5d41402abc4b2a76b9719d911017c592"},
@@ -132,7 +133,8 @@ TEST_F(Intrinsics, EvaluateLikeStepFunctions) {
       {"States.Hash('hello', 'SHA-384')",
        "59e1748777448c69de6b800d7a33bbfb9ff1b463e44354c3553bcdb9c666fa90125a3c79f90397bdf5f6a13de828684f"},
       {"States.Hash('hello', 'SHA-512')",
-       "9b71d224bd62f3785d96d46ad3ea3d73319bfbc2890caadae2dff72519673ca72323c3d99ba5c11d7c7acc6e14b8c5da0c4663475c2e5c3ad"
+       "9b71d224bd62f3785d96d46ad3ea3d73319bfbc2890caadae2dff72519673ca72323c3d99ba5c11d7c7acc6e14b8c5da0c4663475c2e5c3"
+       "ad"
        "ef46f73bcdec043"},
       {"States.Hash('v787', 'MD5')", "0003ec0d0c76934ba8a8b39809c825b3"},
       {"States.Hash(123, 'SHA-256')", "a665a45920422f9d417e4867efdc4fb8a04a1f3fff1fa07e998e86f7f7a27ae3"},
@@ -149,11 +151,11 @@ TEST_F(Intrinsics, EvaluateLikeStepFunctions) {
       {"States.MathAdd(2147483646, 1)", 2147483647},
       {"States.MathAdd(-2147483647, -1)", -2147483648LL},
       {"States.MathAdd(States.MathAdd($.num, 1), 2)", 8},
-      {"States.MathRandom(1, 999)", 3},            // 1 + 1000 % 998, from the injected source
-      {"States.MathRandom(1, 100, 42)", 63},       // java.util.Random(42).nextInt(99) + 1
-      {"States.MathRandom(0, 10, 42)", 0},         // java.util.Random(42).nextInt(10)
+      {"States.MathRandom(1, 999)", 3},       // 1 + 1000 % 998, from the injected source
+      {"States.MathRandom(1, 100, 42)", 63},  // java.util.Random(42).nextInt(99) + 1
+      {"States.MathRandom(0, 10, 42)", 0},    // java.util.Random(42).nextInt(10)
       {"States.MathRandom(1, 10, -10)", 1},
-      {"States.MathRandom(1.6, 5.4, 0)", 3},       // bounds truncate to [1, 5); java.util.Random(0).nextInt(4) + 1
+      {"States.MathRandom(1.6, 5.4, 0)", 3},  // bounds truncate to [1, 5); java.util.Random(0).nextInt(4) + 1
       // Strings.
       {"States.StringSplit('This.is+a,test=string', '.+,=')", Json::parse(R"(["This","is","a","test","string"])")},
       {"States.StringSplit($.s, ',')", Json::parse(R"(["a","b","c"])")},
@@ -224,13 +226,15 @@ TEST_F(Intrinsics, FailWithStatesRuntimeAndAwsCause) {
     std::string cause;
   };
   std::vector<Failure> cases = {
-      {"States.Format('{}', $.nope)", "The function 'States.Format('{}', $.nope)' had the following error: The "
-                                      "JsonPath argument for the field '$.nope' could not be found in the input '" +
-                                          input_text + "'"},
-      {"States.Format('{}', $.items[5])", "The function 'States.Format('{}', $.items[5])' had the following error: "
-                                          "The JsonPath argument for the field '$.items[5]' could not be found in "
-                                          "the input '" +
-                                              input_text + "'"},
+      {"States.Format('{}', $.nope)",
+       "The function 'States.Format('{}', $.nope)' had the following error: The "
+       "JsonPath argument for the field '$.nope' could not be found in the input '" +
+           input_text + "'"},
+      {"States.Format('{}', $.items[5])",
+       "The function 'States.Format('{}', $.items[5])' had the following error: "
+       "The JsonPath argument for the field '$.items[5]' could not be found in "
+       "the input '" +
+           input_text + "'"},
       {"States.Format('{}', States.Format('{}', $.a.b))",
        "The function 'States.Format('{}', States.Format('{}', $.a.b))' had the following error: The JsonPath "
        "argument for the field '$.a.b' could not be found in the input '" +
@@ -250,10 +254,12 @@ TEST_F(Intrinsics, FailWithStatesRuntimeAndAwsCause) {
       {"States.Format('{} {}', 'x')", invalid("States.Format('{} {}', 'x')", "States.Format")},
       {"States.Format('{}', 'x', 'y')", invalid("States.Format('{}', 'x', 'y')", "States.Format")},
       {"States.Format($.num)", invalid("States.Format($.num)", "States.Format")},
-      {"States.Format('Hello {', 'x')", "The function 'States.Format('Hello {', 'x')' had the following error: "
-                                        "Invalid template in States.Format: unmatched '{'"},
-      {"States.Format('}')", "The function 'States.Format('}')' had the following error: Invalid template in "
-                             "States.Format: unmatched '}'"},
+      {"States.Format('Hello {', 'x')",
+       "The function 'States.Format('Hello {', 'x')' had the following error: "
+       "Invalid template in States.Format: unmatched '{'"},
+      {"States.Format('}')",
+       "The function 'States.Format('}')' had the following error: Invalid template in "
+       "States.Format: unmatched '}'"},
       {"States.StringToJson('{bad')", invalid("States.StringToJson('{bad')", "States.StringToJson")},
       {"States.StringToJson('')", invalid("States.StringToJson('')", "States.StringToJson")},
       {"States.StringToJson($.num)", invalid("States.StringToJson($.num)", "States.StringToJson")},
@@ -296,8 +302,9 @@ TEST_F(Intrinsics, FailWithStatesRuntimeAndAwsCause) {
       {"States.MathRandom(1, 10, null)", invalid("States.MathRandom(1, 10, null)", "States.MathRandom")},
       {"States.StringSplit($.num, ',')", invalid("States.StringSplit($.num, ',')", "States.StringSplit")},
       {"States.StringSplit('a', $.n)", invalid("States.StringSplit('a', $.n)", "States.StringSplit")},
-      {"States.Nope(1)", "The function 'States.Nope(1)' had the following error: unknown intrinsic function "
-                         "'States.Nope'"},
+      {"States.Nope(1)",
+       "The function 'States.Nope(1)' had the following error: unknown intrinsic function "
+       "'States.Nope'"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.expr);
@@ -379,14 +386,15 @@ TEST(ValidateIntrinsic, ChecksSyntaxArityAndPaths) {
 
 TEST(IntrinsicsInPayloads, AreEvaluatedForDynamicKeys) {
   const Json input = Json::parse(R"({"Id": 123456, "a": 1})");
-  auto got = evaluate_payload(Json::parse(R"js({"BuildId.$": "States.Array($.Id)", "sum.$": "States.MathAdd($.a, 2)"})js"),
-                              Scope{input});
+  auto got = evaluate_payload(
+      Json::parse(R"js({"BuildId.$": "States.Array($.Id)", "sum.$": "States.MathAdd($.a, 2)"})js"), Scope{input});
   ASSERT_TRUE(got.ok()) << got.error().cause;
   EXPECT_EQ(*got, Json::parse(R"({"BuildId": [123456], "sum": 3})"));
   auto failed = evaluate_payload(Json::parse(R"js({"x.$": "States.MathAdd($.a, 'b')"})js"), Scope{input});
   ASSERT_FALSE(failed.ok());
-  EXPECT_EQ(failed.error(), (Error{"States.Runtime", "The function 'States.MathAdd($.a, 'b')' had the following "
-                                                     "error: Invalid arguments in States.MathAdd"}));
+  EXPECT_EQ(failed.error(), (Error{"States.Runtime",
+                                   "The function 'States.MathAdd($.a, 'b')' had the following "
+                                   "error: Invalid arguments in States.MathAdd"}));
   Problems problems;
   validate_payload(Json::parse(R"js({"x.$": "States.Nope()", "y.$": "States.Array()"})js"), "/P", problems);
   ASSERT_EQ(problems.size(), 1U);

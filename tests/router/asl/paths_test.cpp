@@ -200,8 +200,9 @@ TEST(EvaluatePath, LimitsStepsAndTheDepthOfQuotedInput) {
   EXPECT_EQ(got.error().cause, "Invalid path '$.nope' : No results for path: $['nope']");
   auto result = apply_result_path(doc, "$.deep.x", Json(1));
   ASSERT_FALSE(result.ok());
-  EXPECT_EQ(result.error().cause, "Unable to apply ResultPath '$.deep.x' to input '<JSON nested more than 2000 "
-                                  "levels deep>'");
+  EXPECT_EQ(result.error().cause,
+            "Unable to apply ResultPath '$.deep.x' to input '<JSON nested more than 2000 "
+            "levels deep>'");
 }
 
 struct SyntaxCase {

@@ -10,7 +10,8 @@
 namespace switchyard::asl {
 namespace {
 
-const Json kInput = Json::parse(R"({"a": 1, "b": "two", "items": [{"id": 1}, {"id": 2}, {"x": 3}], "obj": {"k": true}})");
+const Json kInput =
+    Json::parse(R"({"a": 1, "b": "two", "items": [{"id": 1}, {"id": 2}, {"x": 3}], "obj": {"k": true}})");
 const Json kContext = Json::parse(R"({"Execution": {"Id": "exec-1"}, "Task": {"Token": "tok"}})");
 const Json kVariables = Json::parse(R"({"limit": 10, "user": {"name": "ada"}})");
 
@@ -116,13 +117,16 @@ TEST(ValidatePayload, ReportsEveryBadDynamicValue) {
   const std::string invalid = "must be a valid JSONPath or a valid intrinsic function call: ";
   const std::vector<Expected> expected = {
       {"/States/P/Parameters/arr/0/q.$", "The value for the field 'q.$' " + invalid},
-      {"/States/P/Parameters/bad.$", "The value for the field 'bad.$' must be a STRING that contains a JSONPath "
-                                     "but was an INTEGER"},
+      {"/States/P/Parameters/bad.$",
+       "The value for the field 'bad.$' must be a STRING that contains a JSONPath "
+       "but was an INTEGER"},
       {"/States/P/Parameters/nested/p.$", "The value for the field 'p.$' " + invalid},
-      {"/States/P/Parameters/nul.$", "The value for the field 'nul.$' must be a STRING that contains a JSONPath "
-                                     "but was a NULL"},
-      {"/States/P/Parameters/slash~1key.$", "The value for the field 'slash/key.$' must be a STRING that contains a "
-                                            "JSONPath but was a BOOLEAN"},
+      {"/States/P/Parameters/nul.$",
+       "The value for the field 'nul.$' must be a STRING that contains a JSONPath "
+       "but was a NULL"},
+      {"/States/P/Parameters/slash~1key.$",
+       "The value for the field 'slash/key.$' must be a STRING that contains a "
+       "JSONPath but was a BOOLEAN"},
       {"/States/P/Parameters/tilde~0.$", "The value for the field 'tilde~.$' " + invalid},
   };
   ASSERT_EQ(problems.size(), expected.size());

@@ -1,7 +1,7 @@
 // Error matching and backoff math of Retry/Catch.
-#include <gtest/gtest.h>
-
 #include "../../../router/asl/src/retry.hpp"
+
+#include <gtest/gtest.h>
 
 namespace switchyard::asl {
 namespace {
@@ -54,12 +54,12 @@ TEST(Retry, DelayMath) {
       {1, 2.0, std::nullopt, false, 3, 0, 8000},
       {3, 1.5, std::nullopt, false, 2, 0, 6750},
       {2, 1.0, std::nullopt, false, 5, 0, 2000},
-      {1, 2.0, 5, false, 10, 0, 5000},                          // MaxDelaySeconds caps
-      {10, 2.0, std::nullopt, true, 1, 0, 0},                   // FULL jitter, lowest draw
-      {10, 2.0, std::nullopt, true, 1, ~uint64_t{0}, 20000},    // FULL jitter, highest draw
+      {1, 2.0, 5, false, 10, 0, 5000},                             // MaxDelaySeconds caps
+      {10, 2.0, std::nullopt, true, 1, 0, 0},                      // FULL jitter, lowest draw
+      {10, 2.0, std::nullopt, true, 1, ~uint64_t{0}, 20000},       // FULL jitter, highest draw
       {10, 2.0, std::nullopt, true, 1, uint64_t{1} << 63, 10000},  // half
-      {10, 2.0, 4, true, 1, uint64_t{1} << 63, 2000},           // cap before jitter
-      {1, 2.0, std::nullopt, false, 200, 0, 399999996000},      // huge exponents stay bounded
+      {10, 2.0, 4, true, 1, uint64_t{1} << 63, 2000},              // cap before jitter
+      {1, 2.0, std::nullopt, false, 200, 0, 399999996000},         // huge exponents stay bounded
   };
   for (const auto& c : cases) {
     Retrier r;
@@ -69,7 +69,8 @@ TEST(Retry, DelayMath) {
     r.full_jitter = c.jitter;
     uint64_t value = c.random;
     std::function<uint64_t()> random = [value] { return value; };
-    EXPECT_NEAR(static_cast<double>(retry_delay_ms(r, c.attempts_done, random)), static_cast<double>(c.expected_ms), 1.0)
+    EXPECT_NEAR(static_cast<double>(retry_delay_ms(r, c.attempts_done, random)), static_cast<double>(c.expected_ms),
+                1.0)
         << c.interval << " * " << c.rate << "^" << c.attempts_done;
   }
 }

@@ -91,7 +91,8 @@ class SchedulerTest : public ::testing::Test {
 };
 
 TEST_F(SchedulerTest, FiresDueMinutesOnceAndOnlyTheLatestMissedOne) {
-  ASSERT_TRUE(put("every10", R"([{"type": "schedule", "cron": "*/10 * * * *", "input": {"tick": 1}}])").problems.empty());
+  ASSERT_TRUE(
+      put("every10", R"([{"type": "schedule", "cron": "*/10 * * * *", "input": {"tick": 1}}])").problems.empty());
   Scheduler s(ioc_.get_executor(), service_, state_machines_, redis_, options_);
 
   // Deployed at 10:03: 10:00 was before the trigger existed, so nothing fires yet.
@@ -118,7 +119,7 @@ TEST_F(SchedulerTest, ASchedulesTimeZoneIsItsWallClock) {
   Scheduler s(ioc_.get_executor(), service_, state_machines_, redis_, options_);
   sys_days night = year{2030} / 10 / 27;
   EXPECT_EQ(run(ioc_, s.tick(night + minutes{29})), 0);
-  EXPECT_EQ(run(ioc_, s.tick(night + minutes{30} + seconds{10})), 1);  // 02:30 CEST
+  EXPECT_EQ(run(ioc_, s.tick(night + minutes{30} + seconds{10})), 1);             // 02:30 CEST
   EXPECT_EQ(run(ioc_, s.tick(night + hours{1} + minutes{30} + seconds{10})), 0);  // 02:30 CET: the same time again
   EXPECT_EQ(run(ioc_, s.tick(night + days{1} + hours{1} + minutes{30} + seconds{10})), 1);  // 02:30 CET next night
   auto runs = executions_of("nightly");

@@ -72,8 +72,7 @@ TEST(Cron, NextFireAfter) {
     ASSERT_TRUE(cron) << c.cron << ": " << cron.error().cause;
     auto off = parse_utc_offset(c.tz);
     ASSERT_TRUE(off) << c.tz;
-    EXPECT_EQ(show(cron->next_fire_after(at(c.after), *off)), c.want) << c.cron << " " << c.tz << " after "
-                                                                      << c.after;
+    EXPECT_EQ(show(cron->next_fire_after(at(c.after), *off)), c.want) << c.cron << " " << c.tz << " after " << c.after;
   }
 }
 
@@ -101,8 +100,8 @@ TEST(Cron, LastFireAtOrBefore) {
 // The searches skip whole months, days and hours; walking minute by minute with
 // matches() must find the same minutes.
 TEST(Cron, SearchesAgreeWithMinuteByMinuteWalk) {
-  const char* exprs[] = {"*/7 * * * *", "0 */5 * * *", "15 3 * * 1-5", "0 0 1,15 * SUN", "0 0 L * *",
-                         "45 23 28-31 * *", "0 12 * FEB,MAR *"};
+  const char* exprs[] = {"*/7 * * * *", "0 */5 * * *",     "15 3 * * 1-5",    "0 0 1,15 * SUN",
+                         "0 0 L * *",   "45 23 28-31 * *", "0 12 * FEB,MAR *"};
   const sys_seconds starts[] = {at("2024-01-01T00:00:00Z"), at("2024-02-27T22:13:41Z"), at("2023-12-30T23:59:59Z")};
   for (const char* e : exprs) {
     auto cron = CronSchedule::parse(e);
@@ -121,8 +120,8 @@ TEST(Cron, SearchesAgreeWithMinuteByMinuteWalk) {
       ASSERT_TRUE(walked) << e;
       EXPECT_EQ(show(cron->next_fire_after(start)), show(walked)) << e << " after " << show(start);
       EXPECT_EQ(show(cron->last_fire_at_or_before(*walked + seconds{59})), show(walked)) << e;
-      EXPECT_EQ(show(cron->last_fire_at_or_before(*walked - seconds{1})),
-                show(cron->last_fire_at_or_before(start))) << e << " (nothing between start and the next fire)";
+      EXPECT_EQ(show(cron->last_fire_at_or_before(*walked - seconds{1})), show(cron->last_fire_at_or_before(start)))
+          << e << " (nothing between start and the next fire)";
     }
   }
 }
@@ -163,10 +162,9 @@ TEST(Cron, TimezonesAreUtcOrFixedOffsets) {
     const char* tz;
     int64_t seconds;  // -1: rejected
   };
-  const Tz cases[] = {{"UTC", 0},        {"Etc/UTC", 0},      {"GMT", 0},       {"+02:00", 7200},
-                      {"-05:30", -19800}, {"UTC+01:00", 3600}, {"+0100", 3600},  {"+14", 50400},
-                      {"Europe/Berlin", -1}, {"+15:00", -1},   {"+02:60", -1},   {"2:00", -1},
-                      {"", -1}};
+  const Tz cases[] = {{"UTC", 0},          {"Etc/UTC", 0},  {"GMT", 0},     {"+02:00", 7200},      {"-05:30", -19800},
+                      {"UTC+01:00", 3600}, {"+0100", 3600}, {"+14", 50400}, {"Europe/Berlin", -1}, {"+15:00", -1},
+                      {"+02:60", -1},      {"2:00", -1},    {"", -1}};
   for (const auto& c : cases) {
     auto off = parse_utc_offset(c.tz);
     if (c.seconds == -1) {
@@ -209,8 +207,7 @@ TEST(Cron, IanaZonesSkipWhatTheClockSkipsAndFireRepeatedTimesOnce) {
     auto cron = CronSchedule::parse(c.cron);
     auto zone = TimeZone::named(c.tz);
     ASSERT_TRUE(cron && zone) << c.cron << " " << c.tz;
-    EXPECT_EQ(show(cron->next_fire_after(at(c.after), *zone)), c.want) << c.cron << " " << c.tz << " after "
-                                                                        << c.after;
+    EXPECT_EQ(show(cron->next_fire_after(at(c.after), *zone)), c.want) << c.cron << " " << c.tz << " after " << c.after;
   }
   const Case last[] = {
       // Just after the clock fell back (02:10 CET, 01:10Z), the last fire of "50 2" was 02:50 CEST (00:50Z).

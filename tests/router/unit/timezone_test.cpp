@@ -3,12 +3,12 @@
 #include "switchyard/router/timezone.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 
 #include "switchyard/testing/utc.hpp"
 
@@ -166,9 +166,9 @@ TEST(TimeZone, SkippedWallClockTimesDoNotExistAndRepeatedOnesAreTheirFirstOccurr
 }
 
 TEST(TimeZone, NamesThatAreNotZonesAreRefusedWithTheReason) {
-  for (const char* name : {"Europe/Berln", "../../etc/passwd", "/etc/passwd", "Europe/../Europe/Berlin",
-                           "Europe//Berlin", "", "Europe/Berlin ", "Europe", "+15:00", "localtime",
-                           "posixrules", "Factory"}) {
+  for (const char* name :
+       {"Europe/Berln", "../../etc/passwd", "/etc/passwd", "Europe/../Europe/Berlin", "Europe//Berlin", "",
+        "Europe/Berlin ", "Europe", "+15:00", "localtime", "posixrules", "Factory"}) {
     auto zone = TimeZone::named(name);
     ASSERT_FALSE(zone) << name;
     EXPECT_EQ(zone.error().error, "InvalidTimezone");

@@ -110,8 +110,8 @@ TEST(Triggers, TypedViews) {
   EXPECT_EQ(s[1].index, 3U);
   EXPECT_EQ(s[1].zone.fixed_offset(), std::chrono::seconds{std::chrono::hours{1}});
   EXPECT_EQ(s[1].input, Json({{"x", 1}}));
-  auto minute = std::chrono::sys_days{std::chrono::year{2026} / 11 / 22} + std::chrono::hours{15} +
-                std::chrono::minutes{9};
+  auto minute =
+      std::chrono::sys_days{std::chrono::year{2026} / 11 / 22} + std::chrono::hours{15} + std::chrono::minutes{9};
   EXPECT_EQ(schedule_execution_name(s[0], minute), "schedule-20261122T1509Z");
   EXPECT_EQ(schedule_execution_name(s[1], minute), "schedule-20261122T1509Z-3");
 }

@@ -60,11 +60,35 @@ TEST(EventCodec, TextsItDoesNotKnowAreStoredAsTheyAre) {
 TEST(EventCodec, RandomTextsOfVocabularyFragmentsRoundTrip) {
   // Words, their prefixes and overlaps, escapes and plain bytes in random order: whatever the
   // greedy encoder matches, decoding gives back exactly the input.
-  const std::vector<std::string> pieces{
-      "Task", "Tas", "StateEntered", "StateExit", "Succeeded", "Failed", "Execution", "EventDetails\":{",
-      "\"inputDetails\":{\"truncated\":false}", "\"inputDetails\":{\"truncated\":true}", "\\\"", "\\\\", "\"",
-      "\",\"timestamp\":\"", "\"}}", "\"}", "{", "}", ",", ":", "x", "é", "\"name\":\"", "\"resource\":\"",
-      "\"resourceType\":\"", "\"error\":\"", "\"cause\":\"", "\n", "\t"};
+  const std::vector<std::string> pieces{"Task",
+                                        "Tas",
+                                        "StateEntered",
+                                        "StateExit",
+                                        "Succeeded",
+                                        "Failed",
+                                        "Execution",
+                                        "EventDetails\":{",
+                                        "\"inputDetails\":{\"truncated\":false}",
+                                        "\"inputDetails\":{\"truncated\":true}",
+                                        "\\\"",
+                                        "\\\\",
+                                        "\"",
+                                        "\",\"timestamp\":\"",
+                                        "\"}}",
+                                        "\"}",
+                                        "{",
+                                        "}",
+                                        ",",
+                                        ":",
+                                        "x",
+                                        "é",
+                                        "\"name\":\"",
+                                        "\"resource\":\"",
+                                        "\"resourceType\":\"",
+                                        "\"error\":\"",
+                                        "\"cause\":\"",
+                                        "\n",
+                                        "\t"};
   std::mt19937 rng(7);  // fixed seed: the same texts every run
   for (int n = 0; n < 2000; ++n) {
     std::string text = "{\"type\":\"";

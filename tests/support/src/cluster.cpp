@@ -173,13 +173,14 @@ void ServeProcess::start() {
       argv.push_back("127.0.0.1:" + std::to_string(metrics_port_));
     }
   }
-  {
-    std::ofstream(dir_ / (name_ + ".log"), std::ios::app) << "---- start #" << incarnation_ << "\n";
-  }
+  { std::ofstream(dir_ / (name_ + ".log"), std::ios::app) << "---- start #" << incarnation_ << "\n"; }
   process_ = std::make_unique<Process>(argv, std::map<std::string, std::string>{}, dir_ / (name_ + ".log"));
   if (port_ > 0) {
     bool ready = wait_until(
-        [&] { return !process_->running() || http_request(port_, "GET", "/readyz", "", {}, milliseconds{2000}).status == 200; },
+        [&] {
+          return !process_->running() ||
+                 http_request(port_, "GET", "/readyz", "", {}, milliseconds{2000}).status == 200;
+        },
         std::chrono::seconds{30});
     if (!ready || !process_->running()) {
       throw std::runtime_error(name_ + " did not become ready:\n" + log());
@@ -257,12 +258,11 @@ Cluster::Cluster(ClusterOptions options) {
     std::vector<std::string> args{"--roles", "gateway", "--redis", redis_->url()};
     args.insert(args.end(), options.common_args.begin(), options.common_args.end());
     args.insert(args.end(), options.gateway_args.begin(), options.gateway_args.end());
-    gateways_.push_back(
-        std::make_unique<ServeProcess>("gateway" + std::to_string(i), dir_.path(), args, free_port()));
+    gateways_.push_back(std::make_unique<ServeProcess>("gateway" + std::to_string(i), dir_.path(), args, free_port()));
   }
   for (int i = 0; i < options.routers; ++i) {
-    std::vector<std::string> args{"--roles",     "router",       "--redis", redis_->url(), "--functions",
-                                  functions.string(), "--lease-ms", std::to_string(options.lease_ms)};
+    std::vector<std::string> args{"--roles",     "router",           "--redis",    redis_->url(),
+                                  "--functions", functions.string(), "--lease-ms", std::to_string(options.lease_ms)};
     args.insert(args.end(), options.common_args.begin(), options.common_args.end());
     args.insert(args.end(), options.router_args.begin(), options.router_args.end());
     routers_.push_back(std::make_unique<ServeProcess>("router" + std::to_string(i), dir_.path(), args, 0,

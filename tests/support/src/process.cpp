@@ -248,8 +248,8 @@ void RedisServer::kill() { process_.reset(); }
 void RedisServer::start() {
   process_.reset();
   process_ = std::make_unique<Process>(
-      std::vector<std::string>{"redis-server", "--port", "0", "--unixsocket", socket_, "--save", "",
-                               "--appendonly", "no", "--dir", dir_.path().string()},
+      std::vector<std::string>{"redis-server", "--port", "0", "--unixsocket", socket_, "--save", "", "--appendonly",
+                               "no", "--dir", dir_.path().string()},
       std::map<std::string, std::string>{}, dir_.path() / "redis.log");
   bool up = wait_until([&] { return cli("PING").find("PONG") != std::string::npos; }, std::chrono::milliseconds{10000});
   if (!up) {

@@ -19,8 +19,8 @@ std::string example_functions_yaml(int idle) {
 SwitchyardServer::SwitchyardServer(ServeOptions options) {
   data_dir_ = dir_.path() / "data";
   port_ = free_port();
-  std::vector<std::string> argv{SWITCHYARD_BINARY, "serve", "--listen", "127.0.0.1:" + std::to_string(port_),
-                                "--data-dir", data_dir_.string()};
+  std::vector<std::string> argv{SWITCHYARD_BINARY, "serve",           "--listen", "127.0.0.1:" + std::to_string(port_),
+                                "--data-dir",      data_dir_.string()};
   if (!options.functions_yaml.empty()) {
     auto f = dir_.path() / "functions.yaml";
     std::ofstream(f) << options.functions_yaml;
@@ -30,9 +30,8 @@ SwitchyardServer::SwitchyardServer(ServeOptions options) {
   argv.insert(argv.end(), options.extra_args.begin(), options.extra_args.end());
   process_ = std::make_unique<Process>(argv, options.env, dir_.path() / "serve.log");
   if (options.gateway) {
-    bool ready = wait_until(
-        [&] { return !process_->running() || http_request(port_, "GET", "/readyz").status == 200; },
-        std::chrono::seconds{30});
+    bool ready = wait_until([&] { return !process_->running() || http_request(port_, "GET", "/readyz").status == 200; },
+                            std::chrono::seconds{30});
     if (!ready || !process_->running()) {
       throw std::runtime_error("switchyard serve did not become ready:\n" + process_->log());
     }

@@ -3,10 +3,10 @@
 /// listen on $PORT, answer health checks, map thrown errors to the error
 /// envelope {"errorType","errorMessage"}, drain on SIGTERM.
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 
-#include <nlohmann/json.hpp>
 #include "switchyard/http/message.hpp"
 
 namespace switchyard::function {

@@ -10,10 +10,9 @@
 /// bounded in time, and safe from any thread (each call runs its own
 /// io_context and connection; there is no shared state).
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 namespace switchyard::function {
 

@@ -16,7 +16,7 @@ namespace switchyard::http {
 struct Url {
   std::string host;
   std::string port = "80";
-  std::string target = "/";  ///< path + query
+  std::string target = "/";                ///< path + query
   static Url parse(std::string_view url);  ///< throws std::invalid_argument
 };
 

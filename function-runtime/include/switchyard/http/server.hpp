@@ -15,10 +15,10 @@
 namespace switchyard::http {
 
 struct ServerOptions {
-  size_t body_limit = 1024 * 1024;  ///< larger bodies get 413 (bounded memory per client)
+  size_t body_limit = 1024 * 1024;                ///< larger bodies get 413 (bounded memory per client)
   std::chrono::milliseconds read_timeout{10000};  ///< a request must arrive this fast (slowloris)
   std::chrono::milliseconds idle_timeout{60000};  ///< keep-alive connections close after this
-  size_t max_connections = 10000;                  ///< beyond this, new connections are closed
+  size_t max_connections = 10000;                 ///< beyond this, new connections are closed
 };
 
 /// Counters for /metrics and tests (read on the server's executor).

@@ -91,8 +91,8 @@ class Lease {
 };
 
 struct HostOptions {
-  std::chrono::seconds startup_limit{60};  ///< a process that does not listen within this is killed as broken
-  std::chrono::milliseconds stop_grace{5000};  ///< SIGTERM, then SIGKILL after this long
+  std::chrono::seconds startup_limit{60};         ///< a process that does not listen within this is killed as broken
+  std::chrono::milliseconds stop_grace{5000};     ///< SIGTERM, then SIGKILL after this long
   std::chrono::milliseconds check_interval{100};  ///< how often exits and idle processes are noticed
 };
 

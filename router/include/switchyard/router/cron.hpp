@@ -45,10 +45,10 @@ class CronSchedule {
  private:
   bool day_matches(std::chrono::sys_days day) const;
 
-  uint64_t minutes_ = 0;  // bit m: minute m
-  uint32_t hours_ = 0;    // bit h
-  uint32_t days_ = 0;     // bit d, 1..31
-  uint32_t months_ = 0;   // bit m, 1..12
+  uint64_t minutes_ = 0;   // bit m: minute m
+  uint32_t hours_ = 0;     // bit h
+  uint32_t days_ = 0;      // bit d, 1..31
+  uint32_t months_ = 0;    // bit m, 1..12
   uint32_t weekdays_ = 0;  // bit d, 0..6 (Sunday 0; 7 folded into 0)
   bool day_or_ = false;    // both day fields restricted: either matches
 };

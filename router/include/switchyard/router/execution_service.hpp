@@ -127,8 +127,7 @@ class ExecutionService {
   /// the run's next step when its commit leased it to this router (the caller holds
   /// it, renews its lease, and passes it back here with `carry`, the state the
   /// commit left for it; an item `carry` does not match is read from Redis).
-  boost::asio::awaitable<std::optional<store::WorkItem>> process(store::WorkItem item,
-                                                                 std::shared_ptr<Carry>& carry);
+  boost::asio::awaitable<std::optional<store::WorkItem>> process(store::WorkItem item, std::shared_ptr<Carry>& carry);
   /// process() and then every step it leases, until none is.
   boost::asio::awaitable<void> process(store::WorkItem item);
 
@@ -145,15 +144,15 @@ class ExecutionService {
     store::CommitResult result;  ///< out: Exists when the name is taken
   };
   boost::asio::awaitable<std::optional<store::WorkItem>> process_run(store::WorkItem& item,
-                                                                     std::map<std::string, std::string> rec,
-                                                                     Carry* in, std::shared_ptr<Carry>& out,
+                                                                     std::map<std::string, std::string> rec, Carry* in,
+                                                                     std::shared_ptr<Carry>& out,
                                                                      StartFold* fold = nullptr);
   boost::asio::awaitable<Json> run_express(const asl::Definition& def, const Json& ctx_execution,
                                            const Json& state_machine, const std::string& id, Json input,
                                            std::vector<std::string>& events);
   boost::asio::awaitable<asl::Decision> express_machine(const asl::Definition& def, const std::string& machine,
-                                                        asl::RunContext ctx, asl::Cursor cursor,
-                                                        const std::string& id, std::vector<std::string>& events);
+                                                        asl::RunContext ctx, asl::Cursor cursor, const std::string& id,
+                                                        std::vector<std::string>& events);
 
   boost::asio::any_io_executor ex_;
   store::ExecutionStore& executions_;

@@ -45,7 +45,7 @@ class Invoker {
 
  private:
   boost::asio::awaitable<Result<http::Response>> send(const std::string& function, const std::string& url,
-                                                       http::Request req, std::chrono::milliseconds timeout);
+                                                      http::Request req, std::chrono::milliseconds timeout);
 
   http::Client& client_;
   const knative::Resolver& resolver_;

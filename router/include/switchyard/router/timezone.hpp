@@ -24,9 +24,9 @@ namespace switchyard::router {
 struct PosixTz {
   struct When {
     enum class Kind { Julian1, Julian0, MonthWeekDay } kind = Kind::MonthWeekDay;  ///< Jn | n | Mm.w.d
-    int a = 0;  ///< day (Jn: 1..365 without Feb 29; n: 0..365), or the month (1..12)
-    int week = 0;  ///< 1..5 (5: the last)
-    int weekday = 0;  ///< 0..6, Sunday 0
+    int a = 0;                        ///< day (Jn: 1..365 without Feb 29; n: 0..365), or the month (1..12)
+    int week = 0;                     ///< 1..5 (5: the last)
+    int weekday = 0;                  ///< 0..6, Sunday 0
     std::chrono::seconds time{7200};  ///< local time of day it happens (-167 h..167 h; default 02:00)
   };
   std::chrono::seconds std_offset{0};  ///< UTC offset of standard time (east positive: CET +3600)

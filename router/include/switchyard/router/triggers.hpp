@@ -23,8 +23,8 @@ namespace switchyard::router {
 
 struct WebhookTrigger {
   std::string name;
-  std::string scheme;       ///< github | standard-webhooks | token
-  std::string secret_env;   ///< one of secret_env / secret_file is set
+  std::string scheme;      ///< github | standard-webhooks | token
+  std::string secret_env;  ///< one of secret_env / secret_file is set
   std::string secret_file;
   std::string format = "raw";  ///< raw | alertmanager
 };

@@ -53,7 +53,7 @@ class Worker : public ExecutionService::LocalWorker {
   std::set<std::string> in_flight_;
   std::map<std::string, int64_t> sweep_cursors_;  // index key -> the rank its next window starts at
   int timers_in_flight_ = 0;
-  bool timers_due_ = false;  // the last timer poll found a burst of due timers: more are likely
+  bool timers_due_ = false;     // the last timer poll found a burst of due timers: more are likely
   bool behind_raised_ = false;  // this router raised the flag (and has not lowered it)
   bool signalling_ = false;     // a raise or lower is on its way to Redis
   bool stopping_ = false;

@@ -25,12 +25,12 @@ namespace switchyard::store {
 
 /// One unit of router work, as stored in the work stream.
 struct WorkItem {
-  std::string id;       ///< stream entry id ("" for items not yet added)
-  std::string exec;     ///< execution id
-  std::string run;      ///< run id within the execution
-  std::string version;  ///< the run version this item expects ("*": any)
-  std::string kind;     ///< what to do: enter, invoke, timer, result, children, timeout, ...
-  std::string data;     ///< kind-specific payload (JSON text or empty)
+  std::string id;          ///< stream entry id ("" for items not yet added)
+  std::string exec;        ///< execution id
+  std::string run;         ///< run id within the execution
+  std::string version;     ///< the run version this item expects ("*": any)
+  std::string kind;        ///< what to do: enter, invoke, timer, result, children, timeout, ...
+  std::string data;        ///< kind-specific payload (JSON text or empty)
   int64_t deliveries = 1;  ///< how often the stream delivered it (from XAUTOCLAIM/XPENDING)
   int64_t due_ms = 0;      ///< a fired timer's due time (epoch ms; its lateness), else 0
 };
@@ -46,16 +46,17 @@ struct Transition {
   bool keep_lease = false;
   std::vector<std::pair<std::string, std::string>> set;  ///< hash fields to set
   std::vector<std::string> del;                          ///< hash fields to delete
-  std::vector<std::string> events;  ///< history events as JSON object text, stored encoded (event_codec.hpp; see history())
-  std::vector<WorkItem> work;       ///< next work
+  std::vector<std::string>
+      events;                  ///< history events as JSON object text, stored encoded (event_codec.hpp; see history())
+  std::vector<WorkItem> work;  ///< next work
   std::vector<std::pair<int64_t, std::string>> timers;  ///< (due ms, member)
   std::vector<std::string> cancel_timers;
   /// Set when this run is a Parallel branch / Map iteration that just ended.
   struct Join {
-    std::string parent;   ///< the parent run
-    std::string prefix;   ///< children are "<prefix>.<index>"
+    std::string parent;  ///< the parent run
+    std::string prefix;  ///< children are "<prefix>.<index>"
     bool ok = true;
-    std::string result;   ///< output JSON text, or {"error","cause"} JSON text
+    std::string result;  ///< output JSON text, or {"error","cause"} JSON text
     int64_t count = 0;
     int64_t max_concurrency = 0;
     int64_t tolerated_count = 0;
@@ -64,7 +65,7 @@ struct Transition {
   std::optional<Join> join;
   /// A callback step parks at this run version: deliver an early completion (see complete_task.lua).
   std::string park_version;
-  bool finished = false;           ///< the execution ended: notify waiters, apply retention
+  bool finished = false;              ///< the execution ended: notify waiters, apply retention
   std::chrono::seconds retention{0};  ///< with finished: expire the record after this long (0 = keep)
   /// With finished and retention: the execution's name key (keys::execution_name), which expires
   /// with the record; "" when it was started without a name (it has none).

@@ -24,9 +24,9 @@ namespace switchyard::store {
 
 /// Where Redis is: "redis://host:port[/db]" or "unix:///path/to/socket" (or a bare path).
 struct Address {
-  std::string host;        ///< empty for unix sockets
+  std::string host;  ///< empty for unix sockets
   int port = 6379;
-  std::string unix_path;   ///< set for unix sockets
+  std::string unix_path;  ///< set for unix sockets
   int db = 0;
   static Address parse(std::string_view url);  ///< throws std::invalid_argument
   std::string to_string() const;

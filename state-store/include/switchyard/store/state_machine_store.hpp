@@ -33,8 +33,7 @@ class StateMachineStore {
 
   /// Writes the state machine and its trigger indexes (keys.hpp, sy:tg:*) atomically.
   boost::asio::awaitable<PutOutcome> put(const std::string& name, const std::string& definition,
-                                         const std::string& type, const std::string& triggers,
-                                         const std::string& now);
+                                         const std::string& type, const std::string& triggers, const std::string& now);
   boost::asio::awaitable<std::optional<StateMachineRecord>> get(const std::string& name);
   /// get() without the definition, triggers and times (name, revision, type only):
   /// what starting an execution needs, without copying the definition each time.

@@ -40,29 +40,29 @@ namespace switchyard::asl {
 
 /// Impure services, injected.
 struct Env {
-  int64_t now_ms = 0;                            ///< wall clock (EnteredTime, Wait, retry backoff)
-  std::function<uint64_t()> random;              ///< jitter, MathRandom, UUID
+  int64_t now_ms = 0;                           ///< wall clock (EnteredTime, Wait, retry backoff)
+  std::function<uint64_t()> random;             ///< jitter, MathRandom, UUID
   std::function<std::string()> new_task_token;  ///< for ".waitForTaskToken" Tasks
-  size_t max_payload_bytes = 256 * 1024;         ///< States.DataLimitExceeded above this
-  int max_steps = 1000;                          ///< non-I/O states per call before Yield
+  size_t max_payload_bytes = 256 * 1024;        ///< States.DataLimitExceeded above this
+  int max_steps = 1000;                         ///< non-I/O states per call before Yield
 };
 
 /// Where one run of a (sub)machine stands; persisted by the router between calls.
 struct Cursor {
-  std::string state;           ///< current state name
-  Json input;                  ///< the raw input of the current state
-  int retry_count = 0;         ///< retries done for the current state ($$.State.RetryCount)
-  std::vector<int> retriers;   ///< attempts used per Retrier of the current state
-  int64_t entered_ms = 0;      ///< $$.State.EnteredTime
+  std::string state;          ///< current state name
+  Json input;                 ///< the raw input of the current state
+  int retry_count = 0;        ///< retries done for the current state ($$.State.RetryCount)
+  std::vector<int> retriers;  ///< attempts used per Retrier of the current state
+  int64_t entered_ms = 0;     ///< $$.State.EnteredTime
   Json to_json() const;
   static Cursor from_json(const Json& j);
 };
 
 /// The parts of the context object that do not change within a run, plus variables.
 struct RunContext {
-  Json execution;      ///< {"Id","Input","Name","StartTime","RedriveCount"}
-  Json state_machine;  ///< {"Id","Name"}
-  Json map_item;       ///< null, or {"Index","Value"} inside a Map iteration
+  Json execution;                   ///< {"Id","Input","Name","StartTime","RedriveCount"}
+  Json state_machine;               ///< {"Id","Name"}
+  Json map_item;                    ///< null, or {"Index","Value"} inside a Map iteration
   Json variables = Json::object();  ///< visible variables; Assign updates the copy in Decision
   /// Inside a Parallel branch or Map iteration: the names of the enclosing scopes' variables
   /// (an array). They can be read but not assigned: an Assign to one is States.Runtime, as in
@@ -75,12 +75,22 @@ Json child_outer_variables(const Json& visible_variables);
 
 // ---- events fed to the interpreter ---------------------------------------
 
-struct Enter {};                     ///< enter cursor.state with cursor.input
-struct TaskSucceeded { Json output; };  ///< the Task's result (or a callback's output)
-struct TaskFailed { std::string error; std::string cause; };  ///< incl. States.Timeout
-struct TimerFired {};                ///< a Wait elapsed, or a retry backoff elapsed
-struct ChildrenSucceeded { Json outputs; };  ///< Parallel/Map: every result, in order
-struct ChildrenFailed { std::string error; std::string cause; };
+struct Enter {};  ///< enter cursor.state with cursor.input
+struct TaskSucceeded {
+  Json output;
+};  ///< the Task's result (or a callback's output)
+struct TaskFailed {
+  std::string error;
+  std::string cause;
+};                     ///< incl. States.Timeout
+struct TimerFired {};  ///< a Wait elapsed, or a retry backoff elapsed
+struct ChildrenSucceeded {
+  Json outputs;
+};  ///< Parallel/Map: every result, in order
+struct ChildrenFailed {
+  std::string error;
+  std::string cause;
+};
 using Event = std::variant<Enter, TaskSucceeded, TaskFailed, TimerFired, ChildrenSucceeded, ChildrenFailed>;
 
 // ---- the decision ---------------------------------------------------------
@@ -99,8 +109,8 @@ struct HistoryEvent {
 
 /// Call a function. On completion feed TaskSucceeded / TaskFailed.
 struct InvokeTask {
-  std::string resource;   ///< as written, e.g. "fn:echo", "arn:aws:lambda:...:function:x"
-  Json payload;           ///< effective input (after InputPath / Parameters)
+  std::string resource;                 ///< as written, e.g. "fn:echo", "arn:aws:lambda:...:function:x"
+  Json payload;                         ///< effective input (after InputPath / Parameters)
   std::optional<int64_t> timeout_ms;    ///< TimeoutSeconds(Path)
   std::optional<int64_t> heartbeat_ms;  ///< HeartbeatSeconds(Path)
   bool wait_for_token = false;          ///< ".waitForTaskToken"
@@ -109,26 +119,33 @@ struct InvokeTask {
 };
 
 /// Wake at until_ms with TimerFired (a Wait state, or a retry backoff).
-struct Sleep { int64_t until_ms = 0; };
+struct Sleep {
+  int64_t until_ms = 0;
+};
 
 /// One branch (Parallel) or iteration (Map).
 struct Child {
   std::string machine;  ///< JSON pointer of the nested machine
   Json input;
-  Json map_item;        ///< {"Index","Value"} for Map, null for Parallel
+  Json map_item;  ///< {"Index","Value"} for Map, null for Parallel
 };
 
 /// Run children; on completion feed ChildrenSucceeded / ChildrenFailed.
 struct RunChildren {
   bool is_map = false;
   std::vector<Child> children;
-  int max_concurrency = 0;               ///< 0: unbounded
-  int64_t tolerated_failure_count = 0;   ///< Map only
+  int max_concurrency = 0;                  ///< 0: unbounded
+  int64_t tolerated_failure_count = 0;      ///< Map only
   double tolerated_failure_percentage = 0;  ///< Map only
 };
 
-struct Succeeded { Json output; };
-struct Failed { std::string error; std::string cause; };
+struct Succeeded {
+  Json output;
+};
+struct Failed {
+  std::string error;
+  std::string cause;
+};
 /// Too many non-I/O states in one call: commit, then call again with Enter.
 struct Yield {};
 
@@ -146,8 +163,8 @@ struct Decision {
 /// run; for the top level the router adds the Execution* events. `cursor` and
 /// `event` are taken by value: a caller done with its own moves them in (they
 /// hold the state's input and the Task's result).
-Decision step(const Definition& def, const std::string& machine, const RunContext& ctx,
-              Cursor cursor, Event event, const Env& env);
+Decision step(const Definition& def, const std::string& machine, const RunContext& ctx, Cursor cursor, Event event,
+              const Env& env);
 
 /// The TaskStarted (or LambdaFunctionStarted) history event for a call the
 /// router is about to make.

@@ -1,8 +1,7 @@
 #pragma once
 /// The one JSON type of the ASL engine (and of Switchyard).
-#include <nlohmann/json.hpp>
-
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <utility>

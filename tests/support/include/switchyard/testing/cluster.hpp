@@ -6,12 +6,11 @@
 /// 127.0.0.1 and in one temp dir. Also the bulk helpers the durability tests
 /// and load tests share: parallel starts, waiting for everything to finish
 /// (one Lua call instead of thousands of GETs), and RFC 3339 parsing.
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>

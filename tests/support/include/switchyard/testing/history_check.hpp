@@ -6,9 +6,8 @@
 /// outcome; a state is scheduled again only after a TaskFailed), and every
 /// Map index started and ended once. A transition committed twice shows up
 /// here as an extra event.
-#include <nlohmann/json.hpp>
-
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 

@@ -2,18 +2,17 @@
 /// Real processes for tests: a child process that is killed (and reaped) when
 /// the handle goes away, a free loopback port, a temp dir, a tiny sync HTTP
 /// client for test assertions, and a real redis-server on a unix socket.
+#include <sys/types.h>
+
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <functional>
-#include <memory>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <csignal>
-
-#include <sys/types.h>
 
 namespace switchyard::testing {
 
@@ -70,8 +69,8 @@ struct HttpResult {
 };
 
 /// Blocking HTTP/1.1 request to 127.0.0.1:port (test-only; one connection per call).
-HttpResult http_request(int port, const std::string& method, const std::string& target,
-                        const std::string& body = "", const std::map<std::string, std::string>& headers = {},
+HttpResult http_request(int port, const std::string& method, const std::string& target, const std::string& body = "",
+                        const std::map<std::string, std::string>& headers = {},
                         std::chrono::milliseconds timeout = std::chrono::milliseconds{30000});
 
 /// A real redis-server on a unix socket in a temp dir (no TCP, no persistence).

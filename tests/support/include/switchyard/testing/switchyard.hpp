@@ -10,8 +10,8 @@
 namespace switchyard::testing {
 
 struct ServeOptions {
-  std::vector<std::string> extra_args;       ///< e.g. {"--redis", url} or {"--roles", "router"}
-  bool gateway = true;                       ///< wait for /readyz on the port
+  std::vector<std::string> extra_args;  ///< e.g. {"--redis", url} or {"--roles", "router"}
+  bool gateway = true;                  ///< wait for /readyz on the port
   std::map<std::string, std::string> env;
   std::string functions_yaml;  ///< written to the temp dir and passed as --functions when not empty
 };
