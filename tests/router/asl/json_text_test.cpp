@@ -60,6 +60,31 @@ TEST(JsonText, SpecialBytesAtEveryOffsetGiveTheSameText) {
   }
 }
 
+// Long strings: escape-dense, plain runs of every length around the 8-byte scan, a non-ASCII
+// byte at the end of a long ASCII prefix (the fallback must drop what the fast path wrote).
+TEST(JsonText, LongStringsOfEveryShapeGiveTheSameText) {
+  const std::vector<std::string> units = {
+      "\"",   "a\"",           "ab\\c", std::string(63, 'x') + "\n", std::string(64, 'y') + "\"", std::string(200, 'z'),
+      "\x01", "{\"k\":\"v\"},"};
+  for (const auto& unit : units) {
+    for (size_t len : {60, 63, 64, 65, 127, 128, 250, 255, 256, 257, 262, 511, 512, 513, 1500}) {
+      std::string text;
+      while (text.size() < len) {
+        text += unit;
+      }
+      text.resize(len);
+      for (const std::string& tail : {std::string(), std::string("\xc3\xa9")}) {
+        Json j = text + tail;
+        ASSERT_EQ(dump_json(j), j.dump()) << "unit " << Json(unit).dump() << " len " << len;
+        const Json object = {{"k", j}};
+        std::string out = "p";
+        append_json(out, object);
+        ASSERT_EQ(out, "p" + object.dump()) << "unit " << Json(unit).dump() << " len " << len;
+      }
+    }
+  }
+}
+
 TEST(JsonText, InvalidUtf8ThrowsAsDumpDoes) {
   Json bad = std::string("\xff\xfe");
   EXPECT_THROW((void)bad.dump(), Json::type_error);
