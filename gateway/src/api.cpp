@@ -269,6 +269,11 @@ asio::awaitable<http::Response> Api::route(http::Request& req) {
       if (body.is_discarded() || !body.is_object()) {
         co_return error_response(400, "InvalidJson", "the body must be a JSON object");
       }
+      for (const char* field : {"error", "cause"}) {
+        if (body.contains(field) && !body[field].is_string()) {
+          co_return error_response(400, "InvalidParameter", std::string(field) + " must be a string");
+        }
+      }
       auto r =
           co_await service_.stop(parts[2], body.value("error", std::string("")), body.value("cause", std::string("")));
       if (!r) {
@@ -454,7 +459,7 @@ asio::awaitable<http::Response> Api::start_execution(const std::string& name, ht
   bool running = (*rec)["status"] == "RUNNING";
   int status = 201;
   if (r->kind == router::StartResult::Kind::Existing) {
-    status = 200;
+    status = wait && running ? 202 : 200;  // the same execution; under ?wait= as a new one would answer
   } else if (wait || r->record) {
     status = running ? 202 : 200;
   }

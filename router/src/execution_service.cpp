@@ -533,6 +533,22 @@ asio::awaitable<Result<StartResult>> ExecutionService::start(const std::string& 
                                                           {"startedAt", std::to_string(now)}};
 
   if (sm->type == "EXPRESS") {
+    // The same name again is the same execution (or a conflict) without running it again: an
+    // EXPRESS run calls its functions before anything is written. (Two starts of one new name at
+    // once both run; the creating commit below keeps the first.)
+    if (!name.empty()) {
+      if (auto existing = co_await executions_.named(sm->name, name)) {
+        std::vector<std::string> wanted;  // (not a braced list: g++ 12 miscompiles those in coroutines)
+        wanted.push_back("input");
+        auto prior = co_await executions_.read(*existing, wanted);
+        if (prior && (*prior)[0]) {
+          StartResult res;
+          res.id = *existing;
+          res.kind = *(*prior)[0] == input_text ? StartResult::Kind::Existing : StartResult::Kind::Conflict;
+          co_return res;
+        }
+      }
+    }
     // In memory from start to end; only the final record (and its history) is written.
     std::vector<std::string> events;
     Json ctx_exec{{"Id", id},

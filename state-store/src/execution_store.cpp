@@ -319,6 +319,19 @@ asio::awaitable<std::optional<std::string>> ExecutionStore::stop(const std::stri
   co_return r.str == "ok" ? std::string("RUNNING") : r.str;
 }
 
+asio::awaitable<std::optional<std::string>> ExecutionStore::named(const std::string& state_machine,
+                                                                  const std::string& name) {
+  std::vector<std::string> args;
+  args.push_back("GET");
+  args.push_back(keys::execution_name(state_machine, name));
+  Reply r = co_await redis_.command(std::move(args));
+  r.check();
+  if (r.is_nil()) {
+    co_return std::nullopt;
+  }
+  co_return std::move(r.str);
+}
+
 asio::awaitable<std::optional<std::vector<std::optional<std::string>>>> ExecutionStore::read(
     const std::string& exec, const std::vector<std::string>& fields) {
   std::vector<std::string> args{"HMGET", keys::execution(exec)};

@@ -171,6 +171,14 @@ TEST(Serve, BadInputGetsClearErrors) {
   // Hostile nesting (which would overflow a recursive printer) -> 400.
   std::string deep = "{\"input\": " + std::string(100000, '[') + std::string(100000, ']') + "}";
   EXPECT_EQ(s.request("POST", "/v1/state-machines/p/executions", deep).status, 400);
+  // A stop whose error or cause is not a string -> 400, the execution untouched.
+  auto started = s.request("POST", "/v1/state-machines/p/executions", "{}");
+  ASSERT_EQ(started.status, 201) << started.body;
+  std::string id = body(started)["executionId"];
+  auto bad_stop = s.request("POST", "/v1/executions/" + id + "/stop", R"({"error": 5})");
+  EXPECT_EQ(bad_stop.status, 400) << bad_stop.body;
+  EXPECT_EQ(body(bad_stop)["error"], "InvalidParameter");
+  EXPECT_EQ(s.request("POST", "/v1/executions/" + id + "/stop", R"({"cause": {"x": 1}})").status, 400);
   // The server is still healthy.
   EXPECT_EQ(s.request("GET", "/healthz").status, 200);
 }
@@ -185,6 +193,48 @@ TEST(Serve, SameExecutionNameIsIdempotentAndConflictsOnOtherInput) {
   EXPECT_EQ(body(again)["executionId"], body(first)["executionId"]);
   auto other = s.request("POST", "/v1/state-machines/p/executions", R"({"input": {"n": 2}, "name": "job-1"})");
   EXPECT_EQ(other.status, 409) << other.body;
+}
+
+// The same name again under ?wait= answers as a new start would: 202 while it still runs, 200 once it ended.
+TEST(Serve, SameExecutionNameUnderWaitIs202WhileItRuns) {
+  SwitchyardServer s;
+  s.deploy("slow", R"({"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":3,"End":true}}})");
+  auto first = s.request("POST", "/v1/state-machines/slow/executions", R"({"input": {}, "name": "job-2"})");
+  ASSERT_EQ(first.status, 201) << first.body;
+  auto again = s.request("POST", "/v1/state-machines/slow/executions?wait=0.2", R"({"input": {}, "name": "job-2"})");
+  EXPECT_EQ(again.status, 202) << again.body;
+  EXPECT_EQ(body(again)["executionId"], body(first)["executionId"]);
+  EXPECT_EQ(body(again)["status"], "RUNNING");
+  auto done = s.request("POST", "/v1/state-machines/slow/executions?wait=10", R"({"input": {}, "name": "job-2"})");
+  EXPECT_EQ(done.status, 200) << done.body;
+  EXPECT_EQ(body(done)["status"], "SUCCEEDED");
+}
+
+// An EXPRESS execution's name again is the same execution (or a conflict) without running it
+// again: its functions are not called a second time.
+TEST(Serve, SameExpressExecutionNameDoesNotRunItAgain) {
+  SwitchyardServer s(with_functions());
+  ASSERT_EQ(s.request("PUT", "/v1/state-machines/x",
+                      R"({"type":"EXPRESS","definition":{"StartAt":"T","States":{"T":{"Type":"Task",)"
+                      R"("Resource":"fn:echo","End":true}}}})")
+                .status,
+            201);
+  auto calls = [&s] {
+    std::string text = s.request("GET", "/metrics").body;
+    const std::string series = "switchyard_task_calls_total{outcome=\"succeeded\"} ";
+    auto at = text.find(series);
+    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + series.size()));
+  };
+  auto first = s.request("POST", "/v1/state-machines/x/executions?wait=10", R"({"input": {"n": 1}, "name": "e1"})");
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(body(first)["status"], "SUCCEEDED");
+  EXPECT_EQ(calls(), 1.0);
+  auto again = s.request("POST", "/v1/state-machines/x/executions?wait=10", R"({"input": {"n": 1}, "name": "e1"})");
+  EXPECT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(body(again)["executionId"], body(first)["executionId"]);
+  auto other = s.request("POST", "/v1/state-machines/x/executions", R"({"input": {"n": 2}, "name": "e1"})");
+  EXPECT_EQ(other.status, 409) << other.body;
+  EXPECT_EQ(calls(), 1.0);
 }
 
 TEST(Serve, YamlDefinitionsAndRevisions) {

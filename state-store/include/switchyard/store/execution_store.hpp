@@ -135,6 +135,8 @@ class ExecutionStore {
   /// HMGET of the given fields; nullopt when the execution does not exist.
   boost::asio::awaitable<std::optional<std::vector<std::optional<std::string>>>> read(
       const std::string& exec, const std::vector<std::string>& fields);
+  /// The id of the execution of `state_machine` named `name`, if there is one (its name key).
+  boost::asio::awaitable<std::optional<std::string>> named(const std::string& state_machine, const std::string& name);
   /// The whole record (HGETALL); empty map when absent.
   boost::asio::awaitable<std::map<std::string, std::string>> read_all(const std::string& exec);
   /// History events [offset, offset+limit) as JSON texts. An event's id is its
