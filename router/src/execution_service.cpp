@@ -1163,6 +1163,15 @@ asio::awaitable<std::optional<store::WorkItem>> ExecutionService::process_run(st
 
 // ---- EXPRESS ----------------------------------------------------------------------------
 
+namespace {
+
+// An EXPRESS execution (all in this process's memory) reached the history event limit.
+struct HistoryLimitReached : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace
+
 asio::awaitable<asl::Decision> ExecutionService::express_machine(const asl::Definition& def, const std::string& machine,
                                                                  asl::RunContext ctx, asl::Cursor cursor,
                                                                  const std::string& id,
@@ -1177,6 +1186,12 @@ asio::awaitable<asl::Decision> ExecutionService::express_machine(const asl::Defi
     env.new_task_token = [] { return std::string("express-has-no-callbacks"); };
     env.max_payload_bytes = options_.max_payload_bytes;
     asl::Decision d = asl::step(def, machine, ctx, cursor, event, env);
+    // As for STANDARD, the step that would pass the limit fails the execution instead (and bounds
+    // the memory a looping EXPRESS machine without TimeoutSeconds holds). +1: ExecutionStarted.
+    if (static_cast<int64_t>(events.size() + d.events.size()) + 1 > options_.max_history_events) {
+      throw HistoryLimitReached("The execution reached the limit of " + std::to_string(options_.max_history_events) +
+                                " history events.");
+    }
     for (auto& e : d.events) {
       events.push_back(event_text(e.type, env.now_ms, e.details_text));
       if (e.type.ends_with("StateEntered")) {
@@ -1253,6 +1268,11 @@ asio::awaitable<Json> ExecutionService::run_express(const asl::Definition& def, 
     } else {
       d = co_await express_machine(def, "", ctx, cursor, id, events);
     }
+  } catch (const HistoryLimitReached& e) {
+    events.push_back(
+        event_text("ExecutionFailed", now_ms(),
+                   {{"executionFailedEventDetails", {{"error", "States.DataLimitExceeded"}, {"cause", e.what()}}}}));
+    co_return Json{{"status", "FAILED"}, {"error", "States.DataLimitExceeded"}, {"cause", e.what()}};
   } catch (const std::exception& e) {
     co_return Json{{"status", "FAILED"}, {"error", "States.Runtime"}, {"cause", e.what()}};
   }

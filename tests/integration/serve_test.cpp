@@ -237,6 +237,41 @@ TEST(Serve, SameExpressExecutionNameDoesNotRunItAgain) {
   EXPECT_EQ(calls(), 1.0);
 }
 
+// An EXPRESS machine that loops forever (no TimeoutSeconds) fails at the history event limit, as a
+// STANDARD one does, instead of growing in memory.
+TEST(Serve, AnExpressLoopFailsAtTheHistoryLimit) {
+  SwitchyardServer s;
+  ASSERT_EQ(s.request("PUT", "/v1/state-machines/loop",
+                      R"({"type":"EXPRESS","definition":{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"C"},)"
+                      R"("C":{"Type":"Choice","Choices":[{"Variable":"$.stop","IsPresent":true,"Next":"Done"}],)"
+                      R"("Default":"A"},"Done":{"Type":"Succeed"}}}})")
+                .status,
+            201);
+  auto r = s.request("POST", "/v1/state-machines/loop/executions?wait=30", "{}");
+  ASSERT_EQ(r.status, 200) << r.body.substr(0, 300);
+  Json rec = body(r);
+  EXPECT_EQ(rec["status"], "FAILED");
+  EXPECT_EQ(rec["error"], "States.DataLimitExceeded");
+  std::string id = rec["executionId"];
+  // Its history, page by page (a step runs a chain of Pass and Choice states at once, so the
+  // step that would pass 25,000 ends it somewhat before).
+  Json last;
+  for (int64_t after = 0, page = 0; page < 30; ++page) {
+    auto r2 = s.request("GET", "/v1/executions/" + id + "/history?limit=1000&after=" + std::to_string(after));
+    ASSERT_EQ(r2.status, 200) << r2.body.substr(0, 300);
+    Json events = body(r2)["events"];
+    if (events.empty()) {
+      break;
+    }
+    last = events.back();
+    after = last["id"].get<int64_t>();
+  }
+  ASSERT_TRUE(last.is_object());
+  EXPECT_EQ(last["type"], "ExecutionFailed");
+  EXPECT_GT(last["id"].get<int64_t>(), 20000);
+  EXPECT_LE(last["id"].get<int64_t>(), 25001);
+}
+
 TEST(Serve, YamlDefinitionsAndRevisions) {
   SwitchyardServer s;
   std::string yaml = "StartAt: A\nStates:\n  A:\n    Type: Pass\n    Result: {v: 1}\n    End: true\n";
