@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev   # tests
   clang-format                # the format check among the tests (.clang-format, scripts/check-format.sh)
   curl wrk                    # the tour and the benchmarks
+  ca-certificates             # the authorities https Tasks are checked against
   tzdata                      # IANA time zones of schedule triggers (/usr/share/zoneinfo)
 )
 missing=()

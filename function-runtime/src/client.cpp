@@ -6,6 +6,10 @@
  * requests to one host open more connections, and the pool keeps up to
  * max_idle_per_host of them for later, closing those idle longer than max_idle_age.
  *
+ * https: the same over TLS (1.2 or later), the server's certificate verified
+ * against the trusted authorities and the URL's host name (SNI sent for names);
+ * a TLS connection is pooled like a plain one, under its own key.
+ *
  * A pooled connection may have been closed by the server since (idle timeouts,
  * restarts). Before reuse we peek at the socket; when the close races with our
  * request anyway (the peer ends the connection before any response byte), the
@@ -24,6 +28,9 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -34,10 +41,12 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/system/system_error.hpp>
 #include <cerrno>
 #include <charconv>
 #include <deque>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -91,14 +100,17 @@ std::string lower(std::string_view s) {
 }  // namespace
 
 Url Url::parse(std::string_view url) {
-  constexpr std::string_view kScheme = "http://";
-  if (url.size() < kScheme.size() || !iequals(url.substr(0, kScheme.size()), kScheme)) {
-    if (url.size() >= 8 && iequals(url.substr(0, 8), "https://")) {
-      throw std::invalid_argument("https URLs are not supported: " + std::string(url));
-    }
-    throw std::invalid_argument("not an http:// URL: " + std::string(url));
+  Url out;
+  std::string_view rest;
+  if (url.size() >= 7 && iequals(url.substr(0, 7), "http://")) {
+    rest = url.substr(7);
+  } else if (url.size() >= 8 && iequals(url.substr(0, 8), "https://")) {
+    rest = url.substr(8);
+    out.tls = true;
+    out.port = "443";
+  } else {
+    throw std::invalid_argument("not an http:// or https:// URL: " + std::string(url));
   }
-  std::string_view rest = url.substr(kScheme.size());
   rest = rest.substr(0, rest.find('#'));
   size_t auth_end = rest.find_first_of("/?");
   std::string_view authority = rest.substr(0, auth_end);
@@ -106,7 +118,6 @@ Url Url::parse(std::string_view url) {
   if (authority.find('@') != std::string_view::npos) {
     throw std::invalid_argument("URLs with user info are not supported: " + std::string(url));
   }
-  Url out;
   std::string_view host;
   std::string_view port;
   if (!authority.empty() && authority.front() == '[') {
@@ -154,10 +165,15 @@ Url Url::parse(std::string_view url) {
   return out;
 }
 
-// One connection with its read buffer (named outside Client: Client::Impl is private).
+// One connection with its read buffer (named outside Client: Client::Impl is private): a plain
+// TCP stream, or TLS over one.
 struct PooledConn {
-  explicit PooledConn(const asio::any_io_executor& ex) : stream(ex) {}
-  beast::tcp_stream stream;
+  explicit PooledConn(const asio::any_io_executor& ex) : plain(std::in_place, ex) {}
+  PooledConn(const asio::any_io_executor& ex, asio::ssl::context& ctx)
+      : tls(std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ex, ctx)) {}
+  beast::tcp_stream& tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+  std::optional<beast::tcp_stream> plain;
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
   beast::flat_buffer buffer;
   std::chrono::steady_clock::time_point idle_since;
 };
@@ -171,9 +187,11 @@ struct Client::Impl {
   ConnPtr take_idle(const std::string& key);
   void put_idle(const std::string& key, ConnPtr conn);
   asio::awaitable<ConnPtr> connect(const Url& url, std::chrono::steady_clock::time_point deadline);
+  asio::ssl::context& tls_context(const std::string& where);
 
   asio::any_io_executor ex;
   ClientOptions options;
+  std::unique_ptr<asio::ssl::context> tls_ctx;                // made at the first https call (loads the CAs)
   std::unordered_map<std::string, std::deque<ConnPtr>> idle;  // host:port -> idle connections, newest last
 };
 
@@ -231,7 +249,7 @@ std::string build_head(const Url& url, const Request& req) {
     head += "Host: ";
     bool v6 = url.host.find(':') != std::string::npos;
     head += v6 ? "[" + url.host + "]" : url.host;
-    if (url.port != "80") {
+    if (url.port != (url.tls ? "443" : "80")) {
       head += ':';
       head += url.port;
     }
@@ -263,11 +281,12 @@ struct Exchange {
   Response response;
 };
 
-asio::awaitable<Exchange> exchange(PooledConn& conn, const std::string& head, const std::string& body, bool head_only,
-                                   size_t body_limit) {
+template <typename Stream>
+asio::awaitable<Exchange> exchange_on(Stream& stream, beast::flat_buffer& buffer, const std::string& head,
+                                      const std::string& body, bool head_only, size_t body_limit) {
   Exchange out;
   std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(body)};
-  auto [wec, wn] = co_await asio::async_write(conn.stream, bufs, kUse);
+  auto [wec, wn] = co_await asio::async_write(stream, bufs, kUse);
   if (wec) {
     out.ec = wec;
     out.retriable = wec != beast::error::timeout && wec != asio::error::operation_aborted;
@@ -280,11 +299,11 @@ asio::awaitable<Exchange> exchange(PooledConn& conn, const std::string& head, co
     if (head_only) {
       parser.skip(true);
     }
-    auto [rec, rn] = co_await bhttp::async_read(conn.stream, conn.buffer, parser, kUse);
+    auto [rec, rn] = co_await bhttp::async_read(stream, buffer, parser, kUse);
     if (rec) {
       out.ec = rec;
       out.retriable =
-          !parser.got_some() && conn.buffer.size() == 0 &&
+          !parser.got_some() && buffer.size() == 0 &&
           (rec == bhttp::error::end_of_stream || rec == asio::error::connection_reset || rec == asio::error::eof);
       co_return out;
     }
@@ -297,7 +316,7 @@ asio::awaitable<Exchange> exchange(PooledConn& conn, const std::string& head, co
       }
       continue;  // 100 Continue, 103 Early Hints: the real answer follows
     }
-    out.reusable = msg.keep_alive() && !parser.need_eof() && conn.buffer.size() == 0;
+    out.reusable = msg.keep_alive() && !parser.need_eof() && buffer.size() == 0;
     out.response.status = status;
     out.response.headers.reserve(16);
     for (const auto& field : msg) {
@@ -306,6 +325,14 @@ asio::awaitable<Exchange> exchange(PooledConn& conn, const std::string& head, co
     out.response.body = std::move(msg.body());
     co_return out;
   }
+}
+
+asio::awaitable<Exchange> exchange(PooledConn& conn, const std::string& head, const std::string& body, bool head_only,
+                                   size_t body_limit) {
+  if (conn.tls) {
+    co_return co_await exchange_on(*conn.tls, conn.buffer, head, body, head_only, body_limit);
+  }
+  co_return co_await exchange_on(*conn.plain, conn.buffer, head, body, head_only, body_limit);
 }
 
 }  // namespace
@@ -325,7 +352,7 @@ Client::Impl::ConnPtr Client::Impl::take_idle(const std::string& key) {
     // kPeekAfterIdle (no server closes keep-alive connections that fast, and a
     // request sent on one that was closed anyway fails before any response byte
     // and is retried once on a fresh connection, see request()).
-    if (idle_for < options.max_idle_age && (idle_for < kPeekAfterIdle || !looks_dead(conn->stream.socket()))) {
+    if (idle_for < options.max_idle_age && (idle_for < kPeekAfterIdle || !looks_dead(conn->tcp().socket()))) {
       return conn;
     }
   }
@@ -344,21 +371,23 @@ void Client::Impl::put_idle(const std::string& key, ConnPtr conn) {
     return;  // closes it
   }
   conn->idle_since = now;
-  conn->stream.expires_never();
+  conn->tcp().expires_never();
   list.push_back(std::move(conn));
 }
 
 asio::awaitable<Client::Impl::ConnPtr> Client::Impl::connect(const Url& url,
                                                              std::chrono::steady_clock::time_point deadline) {
   std::string where = "connect to " + url.host + ":" + url.port;
-  auto conn = std::make_unique<Conn>(ex);
+  auto conn = url.tls ? std::make_unique<Conn>(ex, tls_context(where)) : std::make_unique<Conn>(ex);
+  beast::tcp_stream& stream = conn->tcp();
   unsigned short port = static_cast<unsigned short>(std::stoul(url.port));
   beast::error_code ec;
   auto address = asio::ip::make_address(url.host, ec);
-  if (!ec) {
+  const bool numeric = !ec;
+  if (numeric) {
     // Numeric hosts (the common case on loopback and in clusters with IPs) skip the resolver thread.
-    conn->stream.expires_at(deadline);
-    auto [cec] = co_await conn->stream.async_connect(tcp::endpoint(address, port), kUse);
+    stream.expires_at(deadline);
+    auto [cec] = co_await stream.async_connect(tcp::endpoint(address, port), kUse);
     ec = cec;
   } else {
     // getaddrinfo cannot be interrupted; on timeout we stop waiting for it.
@@ -377,8 +406,8 @@ asio::awaitable<Client::Impl::ConnPtr> Client::Impl::connect(const Url& url,
       }
       throw CallError(CallError::Kind::Connect, where + ": cannot resolve host: " + rec.message());
     }
-    conn->stream.expires_at(deadline);
-    auto [cec, ep] = co_await conn->stream.async_connect(results, kUse);
+    stream.expires_at(deadline);
+    auto [cec, ep] = co_await stream.async_connect(results, kUse);
     ec = cec;
   }
   if (ec == beast::error::timeout) {
@@ -390,8 +419,50 @@ asio::awaitable<Client::Impl::ConnPtr> Client::Impl::connect(const Url& url,
   if (ec) {
     throw CallError(CallError::Kind::Connect, where + ": " + ec.message());
   }
-  conn->stream.socket().set_option(tcp::no_delay(true), ec);
+  stream.socket().set_option(tcp::no_delay(true), ec);
+  if (url.tls) {
+    auto& tls = *conn->tls;
+    // SNI for names (not for address literals, RFC 6066); the certificate must match the host.
+    if (!numeric) {
+      // SSL_set_tlsext_host_name, without its C cast.
+      SSL_ctrl(tls.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+               const_cast<char*>(url.host.c_str()));
+    }
+    tls.set_verify_callback(asio::ssl::host_name_verification(url.host));
+    auto [hec] = co_await tls.async_handshake(asio::ssl::stream_base::client, kUse);
+    if (hec == beast::error::timeout) {
+      throw CallError(CallError::Kind::Timeout, where + ": TLS handshake timed out");
+    }
+    if (hec == asio::error::operation_aborted) {
+      throw boost::system::system_error(hec, where);
+    }
+    if (hec) {
+      // Not Connect: a certificate the client does not accept is no cold start to wait out.
+      throw CallError(CallError::Kind::Protocol, where + ": TLS handshake failed: " + hec.message());
+    }
+  }
   co_return conn;
+}
+
+asio::ssl::context& Client::Impl::tls_context(const std::string& where) {
+  if (!tls_ctx) {
+    auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+    SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+    ctx->set_verify_mode(asio::ssl::verify_peer);
+    beast::error_code ec;
+    if (options.ca_file.empty()) {
+      ctx->set_default_verify_paths(ec);
+    } else {
+      ctx->load_verify_file(options.ca_file, ec);
+    }
+    if (ec) {
+      throw CallError(CallError::Kind::Protocol,
+                      where + ": cannot load the trusted certificate authorities" +
+                          (options.ca_file.empty() ? std::string() : " from " + options.ca_file) + ": " + ec.message());
+    }
+    tls_ctx = std::move(ctx);
+  }
+  return *tls_ctx;
 }
 
 Client::Client(asio::any_io_executor ex, ClientOptions options)
@@ -403,15 +474,15 @@ asio::awaitable<Response> Client::request(const Url& url, const Request& req, st
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string head = build_head(url, req);
   bool head_only = req.method == "HEAD";
-  std::string key = url.host + ":" + url.port;
-  std::string where = req.method + " http://" + key + url.target;
+  std::string key = (url.tls ? "https://" : "http://") + url.host + ":" + url.port;  // a pool per scheme too
+  std::string where = req.method + " " + key + url.target;
   for (int attempt = 0;; ++attempt) {
     Impl::ConnPtr conn = attempt == 0 ? impl_->take_idle(key) : nullptr;
     bool reused = conn != nullptr;
     if (!conn) {
       conn = co_await impl_->connect(url, deadline);
     }
-    conn->stream.expires_at(deadline);
+    conn->tcp().expires_at(deadline);
     Exchange result = co_await exchange(*conn, head, req.body, head_only, impl_->options.response_body_limit);
     if (!result.ec) {
       if (result.reusable) {

@@ -16,17 +16,20 @@ std::string replace_all(std::string s, std::string_view what, std::string_view w
   return s;
 }
 
+// http:// or https:// (any case).
 bool starts_with_http(std::string_view s) {
-  constexpr std::string_view kScheme = "http://";
-  if (s.size() < kScheme.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < kScheme.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(s[i])) != kScheme[i]) {
+  auto has_prefix = [s](std::string_view scheme) {
+    if (s.size() < scheme.size()) {
       return false;
     }
-  }
-  return true;
+    for (size_t i = 0; i < scheme.size(); ++i) {
+      if (std::tolower(static_cast<unsigned char>(s[i])) != scheme[i]) {
+        return false;
+      }
+    }
+    return true;
+  };
+  return has_prefix("http://") || has_prefix("https://");
 }
 
 }  // namespace
@@ -34,7 +37,8 @@ bool starts_with_http(std::string_view s) {
 Resolver::Resolver(const LocalFunctionHost* host, std::string url_template, std::string ns)
     : host_(host), template_(std::move(url_template)), namespace_(std::move(ns)) {
   if (!starts_with_http(template_) || template_.find("{name}") == std::string::npos) {
-    throw std::invalid_argument("function URL template must be an http:// URL containing {name}: '" + template_ + "'");
+    throw std::invalid_argument("function URL template must be an http:// or https:// URL containing {name}: '" +
+                                template_ + "'");
   }
   if (!detail::valid_function_name(namespace_)) {
     throw std::invalid_argument("invalid namespace '" + namespace_ + "'");

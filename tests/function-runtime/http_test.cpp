@@ -480,17 +480,20 @@ TEST(UrlTest, ParsesHttpUrls) {
            {"http://h?q=1", "h", "80", "/?q=1"},
            {"http://h/p#frag", "h", "80", "/p"},
            {"http://[::1]:8081/x", "::1", "8081", "/x"},
+           {"https://example.com/a", "example.com", "443", "/a"},
+           {"HTTPS://h:8443", "h", "8443", "/"},
        }) {
     SCOPED_TRACE(c.url);
     Url u = Url::parse(c.url);
     EXPECT_EQ(u.host, c.host);
     EXPECT_EQ(u.port, c.port);
     EXPECT_EQ(u.target, c.target);
+    EXPECT_EQ(u.tls, c.url.starts_with("https") || c.url.starts_with("HTTPS"));
   }
 }
 
 TEST(UrlTest, RejectsWhatTheClientCannotCall) {
-  for (const char* bad : {"https://example.com/", "ftp://h/", "example.com", "http://", "http://:80/", "http://h:0/",
+  for (const char* bad : {"ftp://h/", "example.com", "http://", "https://", "http://:80/", "http://h:0/",
                           "http://h:65536/", "http://h:8x/", "http://user@h/", "http://[::1/"}) {
     SCOPED_TRACE(bad);
     EXPECT_THROW(Url::parse(bad), std::invalid_argument);

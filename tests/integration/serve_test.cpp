@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "switchyard/testing/switchyard.hpp"
+#include "switchyard/testing/tls.hpp"
 
 namespace {
 
@@ -270,6 +271,36 @@ TEST(Serve, AnExpressLoopFailsAtTheHistoryLimit) {
   EXPECT_EQ(last["type"], "ExecutionFailed");
   EXPECT_GT(last["id"].get<int64_t>(), 20000);
   EXPECT_LE(last["id"].get<int64_t>(), 25001);
+}
+
+// A Task whose Resource is an https URL: TLS checked against the authorities the process trusts
+// (here $SSL_CERT_FILE names the test's own); without them, the step fails with why.
+TEST(Serve, ATaskCallsAnHttpsUrl) {
+  auto kc = switchyard::testing::make_certificate("IP:127.0.0.1");
+  switchyard::testing::TlsEchoServer tls(kc);
+  switchyard::testing::TempDir dir;
+  std::string ca = (dir.path() / "ca.pem").string();
+  std::ofstream(ca) << kc.cert_pem;
+  std::string def = R"({"StartAt":"T","States":{"T":{"Type":"Task","Resource":"https://127.0.0.1:)" +
+                    std::to_string(tls.port()) + R"(/echo","End":true}}})";
+  {
+    ServeOptions o;
+    o.env["SSL_CERT_FILE"] = ca;
+    SwitchyardServer s(o);
+    s.deploy("secure", def);
+    auto r = s.request("POST", "/v1/state-machines/secure/executions?wait=10", R"({"input": {"n": 7}})");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(body(r)["status"], "SUCCEEDED") << r.body;
+    EXPECT_EQ(body(r)["output"], Json::parse(R"({"n": 7})"));
+  }
+  ServeOptions untrusting;
+  untrusting.env["SSL_CERT_FILE"] = (dir.path() / "none.pem").string();  // trusts nothing
+  SwitchyardServer s(untrusting);
+  s.deploy("secure", def);
+  auto r = s.request("POST", "/v1/state-machines/secure/executions?wait=10", R"({"input": {"n": 7}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body(r)["status"], "FAILED") << r.body;
+  EXPECT_NE(body(r).value("cause", "").find("TLS handshake failed"), std::string::npos) << r.body;
 }
 
 TEST(Serve, YamlDefinitionsAndRevisions) {

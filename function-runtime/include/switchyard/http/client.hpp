@@ -12,10 +12,11 @@
 
 namespace switchyard::http {
 
-/// A parsed http:// URL (https is not supported by this client).
+/// A parsed http:// or https:// URL.
 struct Url {
+  bool tls = false;  ///< https: TLS 1.2+, the server's certificate checked against the host name
   std::string host;
-  std::string port = "80";
+  std::string port = "80";                 ///< 443 for https when the URL names none
   std::string target = "/";                ///< path + query
   static Url parse(std::string_view url);  ///< throws std::invalid_argument
 };
@@ -40,6 +41,9 @@ struct ClientOptions {
   /// connections themselves (ours after 60 s, many proxies sooner).
   std::chrono::milliseconds max_idle_age{30'000};
   size_t response_body_limit = 8 * 1024 * 1024;  ///< a function answer larger than this is refused
+  /// PEM file of the certificate authorities https servers are checked against; empty: the
+  /// system's (OpenSSL's default paths: /etc/ssl/certs, or $SSL_CERT_FILE / $SSL_CERT_DIR).
+  std::string ca_file{};
 };
 
 class Client {
