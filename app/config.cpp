@@ -37,7 +37,7 @@ Args parse_args(int argc, char** argv, const std::vector<std::string>& booleans)
   return a;
 }
 
-Settings::Settings(const Args& args) : args_(args) {
+Settings::Settings(const Args& args, const std::vector<std::string>& known) : args_(args) {
   std::string file;
   if (args.has("config")) {
     file = args.flags.at("config");
@@ -51,11 +51,21 @@ Settings::Settings(const Args& args) : args_(args) {
     } catch (const YAML::Exception& e) {
       throw std::runtime_error("config file " + file + ": " + e.what());
     }
+    if (!root.IsNull() && !root.IsMap()) {
+      throw std::runtime_error("config file " + file + ": must be a map of settings (key: value)");
+    }
     if (root.IsMap()) {
       for (const auto& kv : root) {
-        if (kv.second.IsScalar()) {
-          file_[kv.first.Scalar()] = kv.second.Scalar();
+        const std::string key = kv.first.Scalar();
+        const std::string where =
+            "config file " + file + ":" + std::to_string(kv.first.Mark().line + 1) + ": setting '" + key + "'";
+        if (!known.empty() && std::find(known.begin(), known.end(), key) == known.end()) {
+          throw std::runtime_error(where + " is unknown (the settings are the long options without --, e.g. data-dir)");
         }
+        if (!kv.second.IsScalar()) {
+          throw std::runtime_error(where + " must be a single value");
+        }
+        file_[key] = kv.second.Scalar();
       }
     }
     config_dir_ = std::filesystem::absolute(file).parent_path().string();

@@ -22,7 +22,10 @@ Args parse_args(int argc, char** argv, const std::vector<std::string>& booleans)
 /// A setting: flag, then SWITCHYARD_<NAME> (upper case, '-' -> '_'), then the config file, then `fallback`.
 class Settings {
  public:
-  Settings(const Args& args);  // NOLINT(google-explicit-constructor)
+  /// Reads the config file (--config or $SWITCHYARD_CONFIG) when there is one. With `known`, a key
+  /// of the file that is not in it, or a value that is not a scalar, is an error (std::runtime_error
+  /// naming the file, line and key): a typo must not be silently ignored.
+  Settings(const Args& args, const std::vector<std::string>& known = {});  // NOLINT(google-explicit-constructor)
   std::string get(const std::string& name, const std::string& fallback = "") const;
   bool has(const std::string& name) const;
   std::string config_dir() const { return config_dir_; }

@@ -278,7 +278,14 @@ int main(int argc, char** argv) {
         return 2;
       }
     }
-    app::Settings settings(args);
+    // One config file may hold both the server's settings and the clients' (server, token).
+    std::vector<std::string> config_keys{"server"};
+    for (const auto& k : kServeFlags) {
+      if (k != "help" && k != "config") {
+        config_keys.push_back(k);
+      }
+    }
+    app::Settings settings(args, config_keys);
     if (args.verb == "serve") {
       return serve(settings);
     }

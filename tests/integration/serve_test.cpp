@@ -422,4 +422,25 @@ TEST(ServeCli, AnUnknownOptionIsAnErrorNotIgnored) {
   EXPECT_NE(c.log().find("unknown option --sever"), std::string::npos) << c.log();
 }
 
+TEST(ServeCli, AnUnknownOrNonScalarConfigSettingIsAnError) {
+  using namespace std::chrono_literals;
+  switchyard::testing::TempDir dir;
+  struct Case {
+    std::string yaml, expected;
+  };
+  for (const Case& c : {Case{"listen: 127.0.0.1:0\ndata_dir: /tmp/x\n", "config.yaml:2: setting 'data_dir' is unknown"},
+                        Case{"roles: [gateway]\n", "config.yaml:1: setting 'roles' must be a single value"}}) {
+    SCOPED_TRACE(c.yaml);
+    std::ofstream(dir.path() / "config.yaml") << c.yaml;
+    switchyard::testing::Process p({SWITCHYARD_BINARY, "serve", "--config", (dir.path() / "config.yaml").string(),
+                                    "--data-dir", (dir.path() / "data").string()},
+                                   {}, dir.path() / "serve.log");
+    auto st = p.wait(10s);
+    ASSERT_TRUE(st.has_value()) << "serve kept running with a bad config file";
+    ASSERT_TRUE(WIFEXITED(*st));
+    EXPECT_EQ(WEXITSTATUS(*st), 1);
+    EXPECT_NE(p.log().find(c.expected), std::string::npos) << p.log();
+  }
+}
+
 }  // namespace
