@@ -100,6 +100,34 @@ int print_response(const http::Response& r) {
   return r.status >= 200 && r.status < 300 ? 0 : 1;
 }
 
+// The whole history, page by page (the API answers at most 1,000 events a call; a history may
+// have 25,000), printed as one {"events": [...]} document.
+int history(Client& client, const std::string& id) {
+  constexpr int kPage = 1000;
+  constexpr int kMaxPages = 1000;  // bounds the loop against a server that never ends a history
+  Json all = Json::array();
+  int64_t after = 0;
+  for (int page = 0; page < kMaxPages; ++page) {
+    auto r = client.call(
+        "GET", "/v1/executions/" + id + "/history?limit=" + std::to_string(kPage) + "&after=" + std::to_string(after),
+        "");
+    Json doc = Json::parse(r.body, nullptr, false);
+    if (r.status != 200 || doc.is_discarded() || !doc.contains("events") || !doc["events"].is_array()) {
+      return print_response(r);
+    }
+    auto& events = doc["events"];
+    for (auto& e : events) {
+      all.push_back(std::move(e));
+    }
+    if (events.size() < static_cast<size_t>(kPage) || !all.back().contains("id")) {
+      break;
+    }
+    after = all.back()["id"].get<int64_t>();
+  }
+  std::cout << Json{{"events", std::move(all)}}.dump(2) << "\n";
+  return 0;
+}
+
 int validate(const Args& args) {
   if (args.positional.empty()) {
     std::cerr << "usage: switchyard validate FILE...\n";
@@ -220,7 +248,7 @@ int run_client_verb(const Args& args, const Settings& settings) {
       return print_response(client.call("GET", "/v1/executions/" + id, ""));
     }
     if (args.verb == "history") {
-      return print_response(client.call("GET", "/v1/executions/" + id + "/history", ""));
+      return history(client, id);
     }
     Json body{{"error", settings.get("error", "")}, {"cause", settings.get("cause", "")}};
     return print_response(client.call("POST", "/v1/executions/" + id + "/stop", body.dump()));

@@ -28,6 +28,7 @@ using switchyard::function::TaskError;
 using switchyard::testing::http_request;
 using switchyard::testing::HttpResult;
 using switchyard::testing::Process;
+using switchyard::testing::run_cli;
 using switchyard::testing::ServeOptions;
 using switchyard::testing::SwitchyardServer;
 using switchyard::testing::TempDir;
@@ -742,25 +743,6 @@ TEST(Callbacks, ThousandsOfWaitingStepsCostRedisMemoryNotRouterMemory) {
 
 // ---- the CLI and the two examples ------------------------------------------------------------------
 
-struct CliResult {
-  int exit_code = -1;
-  std::string output;
-};
-
-CliResult cli(int port, std::vector<std::string> args) {
-  TempDir dir;
-  std::vector<std::string> argv{SWITCHYARD_BINARY};
-  argv.insert(argv.end(), args.begin(), args.end());
-  argv.emplace_back("--server");
-  argv.push_back("http://127.0.0.1:" + std::to_string(port));
-  Process p(argv, {}, dir.path() / "cli.log");
-  auto st = p.wait(30s);
-  CliResult r;
-  r.exit_code = st && WIFEXITED(*st) ? WEXITSTATUS(*st) : -1;
-  r.output = p.log();
-  return r;
-}
-
 // The approve/reject commands that fn:notify wrote to its log for execution `id`.
 std::string token_from_notify_log(const fs::path& data_dir, const std::string& id) {
   std::string token;
@@ -793,45 +775,45 @@ std::string token_from_notify_log(const fs::path& data_dir, const std::string& i
 TEST(Callbacks, CliCompletesFailsAndHeartbeatsStepsOfTheApprovalExample) {
   SwitchyardServer s(with_functions());
   Api api{s.port()};
-  auto applied = cli(s.port(), {"apply", std::string(SWITCHYARD_EXAMPLES_DIR) + "/state-machines/approval.yaml"});
+  auto applied = run_cli(s.port(), {"apply", std::string(SWITCHYARD_EXAMPLES_DIR) + "/state-machines/approval.yaml"});
   ASSERT_EQ(applied.exit_code, 0) << applied.output;
 
   std::string yes = api.start("approval", {{"orderId", "o-1"}, {"amount", 420}});
   std::string token = token_from_notify_log(s.data_dir(), yes);
   ASSERT_FALSE(token.empty()) << s.log();
   EXPECT_EQ(token, api.tokens(yes).at(0));  // the same token is in the history
-  auto hb = cli(s.port(), {"task", "heartbeat", token});
+  auto hb = run_cli(s.port(), {"task", "heartbeat", token});
   EXPECT_EQ(hb.exit_code, 0) << hb.output;
-  auto ok = cli(s.port(), {"task", "success", token, "--output", R"({"approved": true, "by": "ada"})"});
+  auto ok = run_cli(s.port(), {"task", "success", token, "--output", R"({"approved": true, "by": "ada"})"});
   EXPECT_EQ(ok.exit_code, 0) << ok.output;
   Json d = api.wait_done(yes);
   ASSERT_EQ(d["status"], "SUCCEEDED") << d.dump();
   EXPECT_EQ(d["output"],
             (Json{{"orderId", "o-1"}, {"decision", "approved"}, {"approval", {{"approved", true}, {"by", "ada"}}}}));
-  auto again = cli(s.port(), {"task", "success", token, "--output", "{}"});
+  auto again = run_cli(s.port(), {"task", "success", token, "--output", "{}"});
   EXPECT_EQ(again.exit_code, 1);
   EXPECT_NE(again.output.find("TaskAlreadyCompleted"), std::string::npos) << again.output;
 
   std::string no = api.start("approval", {{"orderId", "o-2"}, {"amount", 99999}});
   std::string token2 = token_from_notify_log(s.data_dir(), no);
   ASSERT_FALSE(token2.empty());
-  auto rejected = cli(s.port(), {"task", "failure", token2, "--error", "Rejected", "--cause", "over budget"});
+  auto rejected = run_cli(s.port(), {"task", "failure", token2, "--error", "Rejected", "--cause", "over budget"});
   EXPECT_EQ(rejected.exit_code, 0) << rejected.output;
   Json d2 = api.wait_done(no);
   ASSERT_EQ(d2["status"], "SUCCEEDED") << d2.dump();
   EXPECT_EQ(d2["output"], (Json{{"orderId", "o-2"}, {"decision", "rejected"}, {"reason", "over budget"}}));
 
-  auto unknown = cli(s.port(), {"task", "success", "no_such_token", "--output", "1"});
+  auto unknown = run_cli(s.port(), {"task", "success", "no_such_token", "--output", "1"});
   EXPECT_EQ(unknown.exit_code, 1);
   EXPECT_NE(unknown.output.find("NotFound"), std::string::npos) << unknown.output;
-  auto bad_json = cli(s.port(), {"task", "success", token2, "--output", "{not json"});
+  auto bad_json = run_cli(s.port(), {"task", "success", token2, "--output", "{not json"});
   EXPECT_EQ(bad_json.exit_code, 2);
 }
 
 TEST(Callbacks, TheAgentExampleSucceedsRetriesAndCatches) {
   SwitchyardServer s(with_functions());
   Api api{s.port()};
-  auto applied = cli(s.port(), {"apply", std::string(SWITCHYARD_EXAMPLES_DIR) + "/state-machines/agent.yaml"});
+  auto applied = run_cli(s.port(), {"apply", std::string(SWITCHYARD_EXAMPLES_DIR) + "/state-machines/agent.yaml"});
   ASSERT_EQ(applied.exit_code, 0) << applied.output;
   std::string ok = api.start("agent", {{"workMs", 400}, {"heartbeatMs", 100}});
   std::string flaky = api.start("agent", {{"workMs", 100}, {"failAttempts", 1}, {"job", "again"}});

@@ -303,6 +303,30 @@ TEST(Serve, ATaskCallsAnHttpsUrl) {
   EXPECT_NE(body(r).value("cause", "").find("TLS handshake failed"), std::string::npos) << r.body;
 }
 
+// `switchyard history` prints the whole history, past the API's 1,000 events a page.
+TEST(Serve, TheCliPrintsAHistoryOfMoreThanOnePage) {
+  SwitchyardServer s;
+  s.deploy("count", R"json({"StartAt":"Inc","States":{
+    "Inc":{"Type":"Pass","Parameters":{"n.$":"States.MathAdd($.n, 1)"},"Next":"More"},
+    "More":{"Type":"Choice","Choices":[{"Variable":"$.n","NumericLessThan":400,"Next":"Inc"}],"Default":"Done"},
+    "Done":{"Type":"Succeed"}}})json");
+  auto r = s.request("POST", "/v1/state-machines/count/executions?wait=30", R"({"input": {"n": 0}})");
+  ASSERT_EQ(r.status, 200) << r.body.substr(0, 300);
+  ASSERT_EQ(body(r)["status"], "SUCCEEDED");
+  std::string id = body(r)["executionId"];
+  auto cli = switchyard::testing::run_cli(s.port(), {"history", id});
+  ASSERT_EQ(cli.exit_code, 0) << cli.output.substr(0, 300);
+  Json doc = Json::parse(cli.output, nullptr, false);
+  ASSERT_TRUE(doc.is_object()) << cli.output.substr(0, 300);
+  const Json& events = doc["events"];
+  ASSERT_GT(events.size(), 1600U);  // 400 rounds of 4 events
+  for (size_t i = 0; i < events.size(); ++i) {
+    ASSERT_EQ(events[i]["id"], i + 1);
+  }
+  EXPECT_EQ(events.front()["type"], "ExecutionStarted");
+  EXPECT_EQ(events.back()["type"], "ExecutionSucceeded");
+}
+
 TEST(Serve, YamlDefinitionsAndRevisions) {
   SwitchyardServer s;
   std::string yaml = "StartAt: A\nStates:\n  A:\n    Type: Pass\n    Result: {v: 1}\n    End: true\n";

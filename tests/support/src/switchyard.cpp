@@ -1,6 +1,7 @@
 #include "switchyard/testing/switchyard.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <fstream>
 
@@ -57,6 +58,20 @@ void SwitchyardServer::deploy(const std::string& name, const std::string& defini
   std::string body = "{\"type\":\"" + type + "\",\"definition\":" + definition_json + "}";
   auto r = request("PUT", "/v1/state-machines/" + name, body);
   ASSERT_TRUE(r.status == 200 || r.status == 201) << r.status << " " << r.body;
+}
+
+CliResult run_cli(int port, std::vector<std::string> args) {
+  TempDir dir;
+  std::vector<std::string> argv{SWITCHYARD_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.emplace_back("--server");
+  argv.push_back("http://127.0.0.1:" + std::to_string(port));
+  Process p(argv, {}, dir.path() / "cli.log");
+  auto st = p.wait(std::chrono::seconds{30});
+  CliResult r;
+  r.exit_code = st && WIFEXITED(*st) ? WEXITSTATUS(*st) : -1;
+  r.output = p.log();
+  return r;
 }
 
 }  // namespace switchyard::testing

@@ -19,6 +19,13 @@ struct ServeOptions {
 /// The example functions as a functions.yaml body (echo, greet, flaky from the build dir).
 std::string example_functions_yaml(int idle_timeout_seconds = 60);
 
+/// A client verb of the real binary against the server on `port` (bounded: 30 s).
+struct CliResult {
+  int exit_code = -1;  ///< -1: did not exit in time
+  std::string output;  ///< stdout and stderr
+};
+CliResult run_cli(int port, std::vector<std::string> args);
+
 class SwitchyardServer {
  public:
   /// Starts `switchyard serve` with a fresh data dir (the embedded redis-server unless
