@@ -5,8 +5,10 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -52,12 +54,41 @@ auth: serve --token T (or SWITCHYARD_TOKEN) makes /v1 need "Authorization: Beare
       client verbs send SWITCHYARD_TOKEN (or --token)
 )";
 
-std::pair<std::string, unsigned short> split_host_port(const std::string& s) {
+// "HOST:PORT", "[v6]:PORT" or ":PORT" -> host (brackets removed) and port; throws std::invalid_argument.
+std::pair<std::string, unsigned short> split_host_port(const std::string& s, const std::string& flag = "--listen") {
   auto colon = s.rfind(':');
-  if (colon == std::string::npos) {
-    throw std::invalid_argument("--listen wants HOST:PORT, got '" + s + "'");
+  std::string port = colon == std::string::npos ? "" : s.substr(colon + 1);
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (colon == std::string::npos || port.empty() || ec != std::errc{} || end != port.data() + port.size() ||
+      value > 65535) {
+    throw std::invalid_argument(flag + " wants HOST:PORT (port 0-65535), got '" + s + "'");
   }
-  return {s.substr(0, colon), static_cast<unsigned short>(std::stoi(s.substr(colon + 1)))};
+  std::string host = s.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return {host, static_cast<unsigned short>(value)};
+}
+
+// Where to listen for --listen / --metrics-listen: an address, or a name resolved once at start
+// ("localhost"), its first address. Throws std::invalid_argument with the flag and why.
+asio::ip::tcp::endpoint listen_endpoint(asio::io_context& ioc, const std::string& s, const std::string& flag) {
+  auto [host, port] = split_host_port(s, flag);
+  if (host.empty()) {
+    host = "0.0.0.0";
+  }
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (!ec) {
+    return {address, port};
+  }
+  asio::ip::tcp::resolver resolver(ioc);
+  auto results = resolver.resolve(host, std::to_string(port), ec);
+  if (ec || results.empty()) {
+    throw std::invalid_argument(flag + ": cannot resolve '" + host + "': " + (ec ? ec.message() : "no address"));
+  }
+  return results.begin()->endpoint();
 }
 
 // Where local functions reach this server's /v1/tasks API: --listen, with a wildcard host made loopback.
@@ -188,9 +219,11 @@ int serve(const app::Settings& settings) {
   if (gateway_role) {
     http::ServerOptions so;
     server = std::make_unique<http::Server>(ex, so, [&](http::Request& req) { return api.handle(req); });
-    auto [host_s, port] = split_host_port(settings.get("listen", "127.0.0.1:8080"));
-    server->listen({asio::ip::make_address(host_s), port});
-    std::cerr << "switchyard: listening on http://" << host_s << ":" << server->local_endpoint().port() << " (roles "
+    auto endpoint = listen_endpoint(ioc, settings.get("listen", "127.0.0.1:8080"), "--listen");
+    server->listen(endpoint);
+    std::string shown =
+        endpoint.address().is_v6() ? "[" + endpoint.address().to_string() + "]" : endpoint.address().to_string();
+    std::cerr << "switchyard: listening on http://" << shown << ":" << server->local_endpoint().port() << " (roles "
               << roles << ")\n";
   }
 
@@ -202,10 +235,10 @@ int serve(const app::Settings& settings) {
       auto p = req.path();
       return p == "/metrics" || p == "/healthz" || p == "/readyz" ? api.handle(req) : metrics_port_not_found();
     });
-    auto [host_m, port_m] = split_host_port(settings.get("metrics-listen"));
-    metrics_server->listen({asio::ip::make_address(host_m), port_m});
-    std::cerr << "switchyard: metrics on http://" << host_m << ":" << metrics_server->local_endpoint().port()
-              << "/metrics\n";
+    auto endpoint = listen_endpoint(ioc, settings.get("metrics-listen"), "--metrics-listen");
+    metrics_server->listen(endpoint);
+    std::cerr << "switchyard: metrics on http://" << endpoint.address().to_string() << ":"
+              << metrics_server->local_endpoint().port() << "/metrics\n";
   }
 
   asio::signal_set signals(ioc, SIGINT, SIGTERM);

@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "switchyard/testing/switchyard.hpp"
 #include "switchyard/testing/tls.hpp"
@@ -444,6 +445,40 @@ TEST(ServeCli, AnUnknownOptionIsAnErrorNotIgnored) {
   ASSERT_TRUE(cst.has_value());
   EXPECT_EQ(WEXITSTATUS(*cst), 2);
   EXPECT_NE(c.log().find("unknown option --sever"), std::string::npos) << c.log();
+}
+
+// --listen takes a host name (resolved once, at start) as well as an address; what it cannot use
+// stops the server with why.
+TEST(ServeCli, ListenTakesAHostNameAndRejectsWhatItCannotUse) {
+  using namespace std::chrono_literals;
+  switchyard::testing::TempDir dir;
+  {
+    switchyard::testing::Process p(
+        {SWITCHYARD_BINARY, "serve", "--listen", "localhost:0", "--data-dir", (dir.path() / "data").string()}, {},
+        dir.path() / "serve.log");
+    auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (p.log().find("listening on http://") == std::string::npos && std::chrono::steady_clock::now() < deadline &&
+           p.running()) {
+      std::this_thread::sleep_for(50ms);
+    }
+    EXPECT_NE(p.log().find("listening on http://"), std::string::npos) << p.log();
+  }
+  struct Case {
+    std::string listen, expected;
+  };
+  for (const Case& c :
+       {Case{"no-such-host.invalid:0", "--listen: cannot resolve 'no-such-host.invalid'"},
+        Case{"127.0.0.1:http", "--listen wants HOST:PORT"}, Case{"127.0.0.1", "--listen wants HOST:PORT"},
+        Case{"127.0.0.1:70000", "--listen wants HOST:PORT"}}) {
+    SCOPED_TRACE(c.listen);
+    switchyard::testing::Process p(
+        {SWITCHYARD_BINARY, "serve", "--listen", c.listen, "--data-dir", (dir.path() / "data2").string()}, {},
+        dir.path() / "bad.log");
+    auto st = p.wait(30s);
+    ASSERT_TRUE(st.has_value()) << "serve kept running with --listen " << c.listen;
+    EXPECT_EQ(WEXITSTATUS(*st), 1);
+    EXPECT_NE(p.log().find(c.expected), std::string::npos) << p.log();
+  }
 }
 
 TEST(ServeCli, AnUnknownOrNonScalarConfigSettingIsAnError) {
