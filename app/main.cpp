@@ -168,21 +168,32 @@ int serve(const app::Settings& settings) {
   router::RouterOptions options;
   options.consumer =
       settings.get("consumer", "router-" + std::to_string(getpid()) + "-" + router::random_hex128().substr(0, 6));
-  if (settings.has("lease-ms")) {
-    options.lease = std::chrono::milliseconds{std::stoll(settings.get("lease-ms"))};
-  }
-  if (settings.has("schedule-poll-ms")) {
-    options.schedule_poll = std::chrono::milliseconds{std::stoll(settings.get("schedule-poll-ms"))};
-  }
-  if (settings.has("retention-seconds")) {
-    options.retention = std::chrono::seconds{std::stoll(settings.get("retention-seconds"))};
-  }
-  if (settings.has("start-hold-ms")) {
-    options.start_hold = std::chrono::milliseconds{std::stoll(settings.get("start-hold-ms"))};
-  }
-  if (settings.has("index-sweep-ms")) {
-    options.index_sweep = std::chrono::milliseconds{std::stoll(settings.get("index-sweep-ms"))};
-  }
+  // A number setting within [lo, hi], else an error naming it (std::stoll's "stoll" says nothing).
+  auto number = [&settings](const std::string& name, int64_t fallback, int64_t lo, int64_t hi) {
+    if (!settings.has(name)) {
+      return fallback;
+    }
+    std::string text = settings.get(name);
+    int64_t v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc{} || end != text.data() + text.size() || v < lo || v > hi) {
+      throw std::invalid_argument(name + " must be a whole number from " + std::to_string(lo) + " to " +
+                                  std::to_string(hi) + ", got '" + text + "'");
+    }
+    return v;
+  };
+  constexpr int64_t kDay = 24 * 3600 * 1000;
+  options.lease = std::chrono::milliseconds{number("lease-ms", options.lease.count(), 100, kDay)};
+  options.schedule_poll =
+      std::chrono::milliseconds{number("schedule-poll-ms", options.schedule_poll.count(), 10, kDay)};
+  options.retention = std::chrono::seconds{number("retention-seconds", options.retention.count(), 1, 10 * 365 * 86400)};
+  options.start_hold = std::chrono::milliseconds{number("start-hold-ms", options.start_hold.count(), 0, 60000)};
+  options.index_sweep = std::chrono::milliseconds{number("index-sweep-ms", options.index_sweep.count(), 100, kDay)};
+  // Limits (DESIGN §2: configurable, AWS's defaults). A payload travels in one request body, so it
+  // stays under the gateway's 1 MiB body limit; a history is bounded to keep one execution's keys small.
+  options.max_payload_bytes = static_cast<size_t>(
+      number("max-payload-bytes", static_cast<int64_t>(options.max_payload_bytes), 1024, 1000 * 1024));
+  options.max_history_events = number("max-history-events", options.max_history_events, 100, 1000000);
   router::DefinitionCache definitions(state_machines);
   router::Invoker invoker(client, resolver, &host, options);
   router::ExecutionService service(ex, executions, state_machines, definitions, invoker, options);
@@ -299,6 +310,8 @@ int main(int argc, char** argv) {
                                                       "namespace",
                                                       "retention-seconds",
                                                       "index-sweep-ms",
+                                                      "max-payload-bytes",
+                                                      "max-history-events",
                                                       "function-url-template",
                                                       "token",
                                                       "help"};

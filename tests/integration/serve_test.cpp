@@ -328,6 +328,30 @@ TEST(Serve, TheCliPrintsAHistoryOfMoreThanOnePage) {
   EXPECT_EQ(events.back()["type"], "ExecutionSucceeded");
 }
 
+// The payload and history limits are settings (AWS's 256 KiB and 25,000 by default).
+TEST(Serve, PayloadAndHistoryLimitsAreSettings) {
+  ServeOptions o;
+  o.extra_args = {"--max-payload-bytes", "2048", "--max-history-events", "200"};
+  SwitchyardServer s(o);
+  s.deploy("p", R"({"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}})");
+  std::string big = R"({"input": ")" + std::string(3000, 'x') + R"("})";
+  EXPECT_EQ(s.request("POST", "/v1/state-machines/p/executions", big).status, 413);
+  std::string fits = R"({"input": ")" + std::string(1500, 'x') + R"("})";
+  EXPECT_EQ(s.request("POST", "/v1/state-machines/p/executions?wait=10", fits).status, 200);
+  s.deploy("loop", R"({"StartAt":"A","States":{"A":{"Type":"Wait","Seconds":0,"Next":"C"},)"
+                   R"("C":{"Type":"Choice","Choices":[{"Variable":"$.stop","IsPresent":true,"Next":"Done"}],)"
+                   R"("Default":"A"},"Done":{"Type":"Succeed"}}})");
+  auto r = s.request("POST", "/v1/state-machines/loop/executions?wait=30", "{}");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body(r)["status"], "FAILED");
+  EXPECT_EQ(body(r)["error"], "States.DataLimitExceeded");
+  auto h = s.request("GET", "/v1/executions/" + body(r)["executionId"].get<std::string>() + "/history?limit=1000");
+  Json events = body(h)["events"];
+  ASSERT_FALSE(events.empty());
+  EXPECT_LE(events.size(), 201U);
+  EXPECT_EQ(events.back()["type"], "ExecutionFailed");
+}
+
 TEST(Serve, YamlDefinitionsAndRevisions) {
   SwitchyardServer s;
   std::string yaml = "StartAt: A\nStates:\n  A:\n    Type: Pass\n    Result: {v: 1}\n    End: true\n";
@@ -478,6 +502,23 @@ TEST(ServeCli, ListenTakesAHostNameAndRejectsWhatItCannotUse) {
     ASSERT_TRUE(st.has_value()) << "serve kept running with --listen " << c.listen;
     EXPECT_EQ(WEXITSTATUS(*st), 1);
     EXPECT_NE(p.log().find(c.expected), std::string::npos) << p.log();
+  }
+}
+
+TEST(ServeCli, ANumberSettingOutOfItsRangeIsAnError) {
+  using namespace std::chrono_literals;
+  switchyard::testing::TempDir dir;
+  for (const char* bad : {"0", "12x", "99999999999"}) {
+    SCOPED_TRACE(bad);
+    switchyard::testing::Process p({SWITCHYARD_BINARY, "serve", "--listen", "127.0.0.1:0", "--max-history-events", bad,
+                                    "--data-dir", (dir.path() / "data").string()},
+                                   {}, dir.path() / "serve.log");
+    auto st = p.wait(30s);
+    ASSERT_TRUE(st.has_value());
+    EXPECT_EQ(WEXITSTATUS(*st), 1);
+    EXPECT_NE(p.log().find("max-history-events must be a whole number from 100 to 1000000, got '" + std::string(bad)),
+              std::string::npos)
+        << p.log();
   }
 }
 
