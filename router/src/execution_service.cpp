@@ -501,6 +501,78 @@ asio::awaitable<ExecutionService::PutResult> ExecutionService::put_state_machine
   co_return out;
 }
 
+// ---- EXPRESS ---------------------------------------------------------------------
+
+struct ExecutionService::ExpressStart {
+  std::string id, state_machine, name;
+  Json input;
+  std::string input_text;
+  int64_t started_ms = 0;
+  std::string first_event;
+  std::vector<std::pair<std::string, std::string>> fields;
+};
+
+asio::awaitable<void> ExecutionService::express_execution(std::shared_ptr<const asl::Definition> def,
+                                                          std::unique_ptr<ExpressStart> x) {
+  const std::string id = x->id;
+  const std::string state_machine = x->state_machine;
+  const std::string name = x->name;
+  std::optional<Json> final_record;
+  try {
+    std::vector<std::string> events;
+    Json ctx_exec{{"Id", id},
+                  {"Input", x->input},
+                  {"Name", x->name.empty() ? id : x->name},
+                  {"StartTime", rfc3339(x->started_ms)},
+                  {"RedriveCount", 0}};
+    Json sm_ctx{{"Id", x->state_machine}, {"Name", x->state_machine}};
+    Json rec = co_await run_express(*def, ctx_exec, sm_ctx, id, x->input, events);
+    // Recorded by one creating commit, as a STANDARD start is, ended already: the record, all
+    // its history, the name key and retention at once.
+    store::Transition t;
+    t.exec = id;
+    t.run = "0";
+    t.expected_version = "*";
+    store::Transition::Create& c = t.create.emplace();
+    c.state_machine = x->state_machine;
+    c.name = x->name;
+    c.input = std::move(x->input_text);
+    c.started_ms = x->started_ms;
+    c.first_event = std::move(x->first_event);
+    c.fields = std::move(x->fields);
+    c.fields.emplace_back("status", rec["status"].get<std::string>());
+    c.fields.emplace_back("stoppedAt", std::to_string(now_ms()));
+    if (rec.contains("output")) {
+      c.fields.emplace_back("output", rec["output"].dump());
+    }
+    if (rec.contains("error")) {
+      c.fields.emplace_back("error", rec["error"].get<std::string>());
+      c.fields.emplace_back("cause", rec["cause"].get<std::string>());
+    }
+    t.events = std::move(events);
+    t.finished = true;
+    t.retention = options_.retention;
+    if (!x->name.empty()) {
+      t.name_key = store::keys::execution_name(x->state_machine, x->name);
+    }
+    auto committed = co_await executions_.commit_reporting(t);
+    // Exists: another start of the same name (at the same moment) was recorded first; this run is dropped.
+    if (committed.outcome != store::CommitOutcome::Exists) {
+      RouterMetrics::get().executions_started.with({"EXPRESS"}).inc();
+      RouterMetrics::get().executions_finished.with({rec["status"].get<std::string>()}).inc();
+      final_record = execution_json(co_await executions_.read_all(id));
+    }
+  } catch (const std::exception& e) {
+    // Redis failed at the end: an EXPRESS execution is not durable until then, so it is lost.
+    std::cerr << "switchyard: EXPRESS execution " << id << " could not be recorded: " << e.what() << "\n";
+  }
+  if (auto it = express_names_.find({state_machine, name}); it != express_names_.end() && it->second == id) {
+    express_names_.erase(it);
+  }
+  express_running_.erase(id);
+  notifier_.notify(id, final_record ? &*final_record : nullptr);
+}
+
 // ---- start -------------------------------------------------------------------------
 
 asio::awaitable<Result<StartResult>> ExecutionService::start(const std::string& state_machine, const Json& input,
@@ -537,6 +609,14 @@ asio::awaitable<Result<StartResult>> ExecutionService::start(const std::string& 
     // EXPRESS run calls its functions before anything is written. (Two starts of one new name at
     // once both run; the creating commit below keeps the first.)
     if (!name.empty()) {
+      // Still running here: it has no name key yet.
+      if (auto it = express_names_.find({sm->name, name}); it != express_names_.end()) {
+        StartResult res;
+        res.id = it->second;
+        res.kind = express_running_[it->second]["input"] == input_text ? StartResult::Kind::Existing
+                                                                       : StartResult::Kind::Conflict;
+        co_return res;
+      }
       if (auto existing = co_await executions_.named(sm->name, name)) {
         std::vector<std::string> wanted;  // (not a braced list: g++ 12 miscompiles those in coroutines)
         wanted.push_back("input");
@@ -549,55 +629,28 @@ asio::awaitable<Result<StartResult>> ExecutionService::start(const std::string& 
         }
       }
     }
-    // In memory from start to end; only the final record (and its history) is written.
-    std::vector<std::string> events;
-    Json ctx_exec{{"Id", id},
-                  {"Input", input},
-                  {"Name", name.empty() ? id : name},
-                  {"StartTime", rfc3339(now)},
-                  {"RedriveCount", 0}};
-    Json sm_ctx{{"Id", sm->name}, {"Name", sm->name}};
-    Json rec = co_await run_express(*def, ctx_exec, sm_ctx, id, input, events);
-    // Recorded by one creating commit, as a STANDARD start is, ended already: the record, all
-    // its history, the name key and retention at once.
-    store::Transition t;
-    t.exec = id;
-    t.run = "0";
-    t.expected_version = "*";
-    store::Transition::Create& c = t.create.emplace();
-    c.state_machine = sm->name;
-    c.name = name;
-    c.input = std::move(input_text);
-    c.started_ms = now;
-    c.first_event = std::move(first_event);
-    c.fields = std::move(fields);
-    c.fields.emplace_back("status", rec["status"].get<std::string>());
-    c.fields.emplace_back("stoppedAt", std::to_string(now_ms()));
-    if (rec.contains("output")) {
-      c.fields.emplace_back("output", rec["output"].dump());
+    // In memory from start to end, in this process, on its own coroutine: the start answers at
+    // once (201, or what ?wait= saw), and only the final record (and its history) is written.
+    auto x = std::make_unique<ExpressStart>();
+    x->id = id;
+    x->state_machine = sm->name;
+    x->name = name;
+    x->input = input;
+    x->input_text = std::move(input_text);
+    x->started_ms = now;
+    x->first_event = std::move(first_event);
+    x->fields = std::move(fields);
+    auto& running = express_running_[id];
+    for (const auto& [k, v] : x->fields) {
+      running[k] = v;
     }
-    if (rec.contains("error")) {
-      c.fields.emplace_back("error", rec["error"].get<std::string>());
-      c.fields.emplace_back("cause", rec["cause"].get<std::string>());
-    }
-    t.events = std::move(events);
-    t.finished = true;
-    t.retention = options_.retention;
+    running["status"] = kRunning;
     if (!name.empty()) {
-      t.name_key = store::keys::execution_name(sm->name, name);
+      express_names_[{sm->name, name}] = id;
     }
-    auto committed = co_await executions_.commit_reporting(t);
+    asio::co_spawn(ex_, express_execution(def, std::move(x)), asio::detached);
     StartResult res;
     res.id = id;
-    if (committed.outcome == store::CommitOutcome::Exists) {
-      res.id = committed.existing;
-      res.kind = committed.same_input ? StartResult::Kind::Existing : StartResult::Kind::Conflict;
-      co_return res;
-    }
-    RouterMetrics::get().executions_started.with({"EXPRESS"}).inc();
-    RouterMetrics::get().executions_finished.with({rec["status"].get<std::string>()}).inc();
-    auto all = co_await executions_.read_all(id);
-    res.record = execution_json(all);
     co_return res;
   }
 
@@ -645,6 +698,9 @@ asio::awaitable<Result<StartResult>> ExecutionService::start(const std::string& 
 // ---- reads ----------------------------------------------------------------------------
 
 asio::awaitable<std::optional<Json>> ExecutionService::describe(const std::string& id) {
+  if (auto it = express_running_.find(id); it != express_running_.end()) {
+    co_return execution_json(it->second);
+  }
   auto rec = co_await executions_.read_all(id);
   if (rec.empty() || rec.count("status") == 0) {
     co_return std::nullopt;
@@ -660,7 +716,8 @@ asio::awaitable<std::optional<Json>> ExecutionService::wait(const std::string& i
   // whole record once, at the end).
   std::vector<std::string> fields{"status"};  // (a braced list in the call trips GCC 12's coroutines)
   auto status = co_await executions_.read(id, fields);
-  bool running = status && status->front() && *status->front() == kRunning;
+  // (An EXPRESS execution running here has no record yet.)
+  bool running = express_running_.contains(id) || (status && status->front() && *status->front() == kRunning);
   while (running) {
     auto left = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
@@ -676,7 +733,7 @@ asio::awaitable<std::optional<Json>> ExecutionService::wait(const std::string& i
       break;  // ended here without a record (stopped, timed out): read it
     }
     status = co_await executions_.read(id, fields);
-    running = status && status->front() && *status->front() == kRunning;
+    running = express_running_.contains(id) || (status && status->front() && *status->front() == kRunning);
   }
   co_return co_await describe(id);
 }

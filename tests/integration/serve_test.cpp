@@ -352,6 +352,41 @@ TEST(Serve, PayloadAndHistoryLimitsAreSettings) {
   EXPECT_EQ(events.back()["type"], "ExecutionFailed");
 }
 
+// An EXPRESS start answers as a STANDARD one does (DESIGN §3): 201 at once without ?wait=, 202
+// when it still runs after the wait, 200 with the end; while it runs, GET shows it RUNNING.
+TEST(Serve, ExpressStartsAnswerLikeStandardOnes) {
+  SwitchyardServer s;
+  ASSERT_EQ(s.request("PUT", "/v1/state-machines/xw",
+                      R"({"type":"EXPRESS","definition":{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":1,)"
+                      R"("Next":"P"},"P":{"Type":"Pass","Result":{"done":true},"End":true}}}})")
+                .status,
+            201);
+  auto started = s.request("POST", "/v1/state-machines/xw/executions", R"({"input": {"n": 1}})");
+  ASSERT_EQ(started.status, 201) << started.body;
+  EXPECT_EQ(body(started)["status"], "RUNNING");
+  std::string id = body(started)["executionId"];
+  auto during = s.request("GET", "/v1/executions/" + id);
+  ASSERT_EQ(during.status, 200) << during.body;
+  EXPECT_EQ(body(during)["status"], "RUNNING");
+  EXPECT_EQ(body(during)["type"], "EXPRESS");
+  auto waited = s.request("POST", "/v1/state-machines/xw/executions?wait=0.1", R"({"input": {"n": 2}, "name": "w2"})");
+  EXPECT_EQ(waited.status, 202) << waited.body;
+  EXPECT_EQ(body(waited)["status"], "RUNNING");
+  // Its name again while it runs: the same execution, or a conflict.
+  auto same = s.request("POST", "/v1/state-machines/xw/executions", R"({"input": {"n": 2}, "name": "w2"})");
+  EXPECT_EQ(same.status, 200) << same.body;
+  EXPECT_EQ(body(same)["executionId"], body(waited)["executionId"]);
+  EXPECT_EQ(s.request("POST", "/v1/state-machines/xw/executions", R"({"input": {"n": 9}, "name": "w2"})").status, 409);
+  auto whole = s.request("POST", "/v1/state-machines/xw/executions?wait=10", R"({"input": {"n": 3}})");
+  ASSERT_EQ(whole.status, 200) << whole.body;
+  EXPECT_EQ(body(whole)["status"], "SUCCEEDED");
+  EXPECT_EQ(body(whole)["output"], Json::parse(R"({"done": true})"));
+  // The first one ended meanwhile and is recorded.
+  auto after = s.request("GET", "/v1/executions/" + id);
+  ASSERT_EQ(after.status, 200) << after.body;
+  EXPECT_EQ(body(after)["status"], "SUCCEEDED");
+}
+
 TEST(Serve, YamlDefinitionsAndRevisions) {
   SwitchyardServer s;
   std::string yaml = "StartAt: A\nStates:\n  A:\n    Type: Pass\n    Result: {v: 1}\n    End: true\n";

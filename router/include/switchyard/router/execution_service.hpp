@@ -153,6 +153,10 @@ class ExecutionService {
   boost::asio::awaitable<asl::Decision> express_machine(const asl::Definition& def, const std::string& machine,
                                                         asl::RunContext ctx, asl::Cursor cursor, const std::string& id,
                                                         std::vector<std::string>& events);
+  /// An EXPRESS execution from its start to its one creating commit (spawned by start()).
+  struct ExpressStart;
+  boost::asio::awaitable<void> express_execution(std::shared_ptr<const asl::Definition> def,
+                                                 std::unique_ptr<ExpressStart> x);
 
   boost::asio::any_io_executor ex_;
   store::ExecutionStore& executions_;
@@ -163,6 +167,10 @@ class ExecutionService {
   FinishNotifier notifier_;
   StartAdmission admission_;  // new starts wait while routers are behind on timers
   LocalWorker* local_ = nullptr;
+  /// EXPRESS executions running in this process (their record is written when they end):
+  /// describe() and wait() see them here meanwhile.
+  std::map<std::string, std::map<std::string, std::string>> express_running_;
+  std::map<std::pair<std::string, std::string>, std::string> express_names_;  ///< (state machine, name) -> id
 };
 
 /// Renders a record (from the execution hash) as the REST API's execution JSON.
