@@ -327,12 +327,13 @@ asio::awaitable<Exchange> exchange_on(Stream& stream, beast::flat_buffer& buffer
   }
 }
 
+// Not a coroutine itself (one frame per call, not two): the caller's frame holds the arguments.
 asio::awaitable<Exchange> exchange(PooledConn& conn, const std::string& head, const std::string& body, bool head_only,
                                    size_t body_limit) {
   if (conn.tls) {
-    co_return co_await exchange_on(*conn.tls, conn.buffer, head, body, head_only, body_limit);
+    return exchange_on(*conn.tls, conn.buffer, head, body, head_only, body_limit);
   }
-  co_return co_await exchange_on(*conn.plain, conn.buffer, head, body, head_only, body_limit);
+  return exchange_on(*conn.plain, conn.buffer, head, body, head_only, body_limit);
 }
 
 }  // namespace
@@ -474,8 +475,9 @@ asio::awaitable<Response> Client::request(const Url& url, const Request& req, st
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string head = build_head(url, req);
   bool head_only = req.method == "HEAD";
-  std::string key = (url.tls ? "https://" : "http://") + url.host + ":" + url.port;  // a pool per scheme too
-  std::string where = req.method + " " + key + url.target;
+  // The pool's key: host:port, "tls:" first for https (short keys stay in the string's own buffer).
+  std::string key = (url.tls ? "tls:" : "") + url.host + ":" + url.port;
+  std::string where = req.method + (url.tls ? " https://" : " http://") + url.host + ":" + url.port + url.target;
   for (int attempt = 0;; ++attempt) {
     Impl::ConnPtr conn = attempt == 0 ? impl_->take_idle(key) : nullptr;
     bool reused = conn != nullptr;
