@@ -327,6 +327,20 @@ asio::awaitable<Exchange> exchange_on(Stream& stream, beast::flat_buffer& buffer
   }
 }
 
+// A failed step of setting up a connection (`step`: "" for the TCP connect): a timeout and the
+// caller's cancellation as such, anything else as `kind`.
+[[noreturn]] void throw_setup_error(const beast::error_code& ec, const std::string& where, const std::string& step,
+                                    CallError::Kind kind) {
+  const std::string prefix = step.empty() ? ": " : ": " + step + " ";
+  if (ec == beast::error::timeout) {
+    throw CallError(CallError::Kind::Timeout, where + prefix + "timed out");
+  }
+  if (ec == asio::error::operation_aborted) {
+    throw boost::system::system_error(ec, where);
+  }
+  throw CallError(kind, where + prefix + (step.empty() ? "" : "failed: ") + ec.message());
+}
+
 // Not a coroutine itself (one frame per call, not two): the caller's frame holds the arguments.
 asio::awaitable<Exchange> exchange(PooledConn& conn, const std::string& head, const std::string& body, bool head_only,
                                    size_t body_limit) {
@@ -411,14 +425,8 @@ asio::awaitable<Client::Impl::ConnPtr> Client::Impl::connect(const Url& url,
     auto [cec, ep] = co_await stream.async_connect(results, kUse);
     ec = cec;
   }
-  if (ec == beast::error::timeout) {
-    throw CallError(CallError::Kind::Timeout, where + ": timed out");
-  }
-  if (ec == asio::error::operation_aborted) {
-    throw boost::system::system_error(ec, where);
-  }
   if (ec) {
-    throw CallError(CallError::Kind::Connect, where + ": " + ec.message());
+    throw_setup_error(ec, where, "", CallError::Kind::Connect);
   }
   stream.socket().set_option(tcp::no_delay(true), ec);
   if (url.tls) {
@@ -431,15 +439,9 @@ asio::awaitable<Client::Impl::ConnPtr> Client::Impl::connect(const Url& url,
     }
     tls.set_verify_callback(asio::ssl::host_name_verification(url.host));
     auto [hec] = co_await tls.async_handshake(asio::ssl::stream_base::client, kUse);
-    if (hec == beast::error::timeout) {
-      throw CallError(CallError::Kind::Timeout, where + ": TLS handshake timed out");
-    }
-    if (hec == asio::error::operation_aborted) {
-      throw boost::system::system_error(hec, where);
-    }
     if (hec) {
       // Not Connect: a certificate the client does not accept is no cold start to wait out.
-      throw CallError(CallError::Kind::Protocol, where + ": TLS handshake failed: " + hec.message());
+      throw_setup_error(hec, where, "TLS handshake", CallError::Kind::Protocol);
     }
   }
   co_return conn;
