@@ -277,7 +277,8 @@ asio::awaitable<http::Response> Api::route(http::Request& req) {
       auto r =
           co_await service_.stop(parts[2], body.value("error", std::string("")), body.value("cause", std::string("")));
       if (!r) {
-        co_return error_response(404, "NotFound", r.error().cause);
+        int status = r.error().error == "InvalidOperation" ? 400 : 404;
+        co_return error_response(status, status == 400 ? r.error().error : "NotFound", r.error().cause);
       }
       co_return json_response(200, *r);
     }

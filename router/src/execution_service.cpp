@@ -740,6 +740,10 @@ asio::awaitable<std::optional<Json>> ExecutionService::wait(const std::string& i
 
 asio::awaitable<Result<Json>> ExecutionService::stop(const std::string& id, const std::string& error,
                                                      const std::string& cause) {
+  if (express_running_.contains(id)) {
+    // As in Step Functions: an EXPRESS execution runs to its end (or its TimeoutSeconds).
+    co_return Error{"InvalidOperation", "EXPRESS executions cannot be stopped"};
+  }
   int64_t now = now_ms();
   Json details{{"executionAbortedEventDetails", {{"error", error}, {"cause", cause}}}};
   auto prior = co_await executions_.stop(id, "ABORTED", error, cause, now, event_text("ExecutionAborted", now, details),

@@ -369,6 +369,9 @@ TEST(Serve, ExpressStartsAnswerLikeStandardOnes) {
   ASSERT_EQ(during.status, 200) << during.body;
   EXPECT_EQ(body(during)["status"], "RUNNING");
   EXPECT_EQ(body(during)["type"], "EXPRESS");
+  auto stop = s.request("POST", "/v1/executions/" + id + "/stop", "{}");
+  EXPECT_EQ(stop.status, 400) << stop.body;
+  EXPECT_EQ(body(stop)["error"], "InvalidOperation");
   auto waited = s.request("POST", "/v1/state-machines/xw/executions?wait=0.1", R"({"input": {"n": 2}, "name": "w2"})");
   EXPECT_EQ(waited.status, 202) << waited.body;
   EXPECT_EQ(body(waited)["status"], "RUNNING");
