@@ -1,5 +1,4 @@
 // Function name -> Target: the local function host first, then the URL template.
-#include <cctype>
 #include <stdexcept>
 
 #include "names.hpp"
@@ -16,35 +15,24 @@ std::string replace_all(std::string s, std::string_view what, std::string_view w
   return s;
 }
 
-// http:// or https:// (any case).
-bool starts_with_http(std::string_view s) {
-  auto has_prefix = [s](std::string_view scheme) {
-    if (s.size() < scheme.size()) {
-      return false;
-    }
-    for (size_t i = 0; i < scheme.size(); ++i) {
-      if (std::tolower(static_cast<unsigned char>(s[i])) != scheme[i]) {
-        return false;
-      }
-    }
-    return true;
-  };
-  return has_prefix("http://") || has_prefix("https://");
-}
-
 }  // namespace
 
 Resolver::Resolver(const LocalFunctionHost* host, std::string url_template, std::string ns)
     : host_(host), template_(std::move(url_template)), namespace_(std::move(ns)) {
-  if (!starts_with_http(template_) || template_.find("{name}") == std::string::npos) {
-    throw std::invalid_argument("function URL template must be an http:// or https:// URL containing {name}: '" +
-                                template_ + "'");
+  const std::string wanted = "function URL template must be an http:// or https:// URL containing {name}: '";
+  if (template_.find("{name}") == std::string::npos) {
+    throw std::invalid_argument(wanted + template_ + "'");
   }
   if (!detail::valid_function_name(namespace_)) {
     throw std::invalid_argument("invalid namespace '" + namespace_ + "'");
   }
-  // Fail at startup, not on the first call, when the template cannot make a URL.
-  (void)http::Url::parse(replace_all(replace_all(template_, "{name}", "probe"), "{namespace}", namespace_));
+  // Fail at startup, not on the first call, when the template cannot make a URL (Url::parse
+  // checks the scheme too).
+  try {
+    (void)http::Url::parse(replace_all(replace_all(template_, "{name}", "probe"), "{namespace}", namespace_));
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(wanted + template_ + "' (" + e.what() + ")");
+  }
 }
 
 Result<Target> Resolver::resolve_function(std::string_view name) const {
