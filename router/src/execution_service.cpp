@@ -509,7 +509,14 @@ struct ExecutionService::ExpressStart {
   std::string input_text;
   int64_t started_ms = 0;
   std::string first_event;
-  std::vector<std::pair<std::string, std::string>> fields;
+  std::vector<std::pair<std::string, std::string>> fields;  ///< the record's, while it runs (status aside)
+
+  /// The record as describe() shows it while it runs.
+  std::map<std::string, std::string> running_record() const {
+    std::map<std::string, std::string> rec(fields.begin(), fields.end());
+    rec["status"] = kRunning;
+    return rec;
+  }
 };
 
 asio::awaitable<void> ExecutionService::express_execution(std::shared_ptr<const asl::Definition> def,
@@ -536,10 +543,10 @@ asio::awaitable<void> ExecutionService::express_execution(std::shared_ptr<const 
     store::Transition::Create& c = t.create.emplace();
     c.state_machine = x->state_machine;
     c.name = x->name;
-    c.input = std::move(x->input_text);
+    c.input = x->input_text;  // (copies: describe() and the name check read them until the commit is in)
     c.started_ms = x->started_ms;
     c.first_event = std::move(x->first_event);
-    c.fields = std::move(x->fields);
+    c.fields = x->fields;
     c.fields.emplace_back("status", rec["status"].get<std::string>());
     c.fields.emplace_back("stoppedAt", std::to_string(now_ms()));
     if (rec.contains("output")) {
@@ -613,8 +620,8 @@ asio::awaitable<Result<StartResult>> ExecutionService::start(const std::string& 
       if (auto it = express_names_.find({sm->name, name}); it != express_names_.end()) {
         StartResult res;
         res.id = it->second;
-        res.kind = express_running_[it->second]["input"] == input_text ? StartResult::Kind::Existing
-                                                                       : StartResult::Kind::Conflict;
+        res.kind = express_running_.at(it->second)->input_text == input_text ? StartResult::Kind::Existing
+                                                                             : StartResult::Kind::Conflict;
         co_return res;
       }
       if (auto existing = co_await executions_.named(sm->name, name)) {
@@ -640,11 +647,7 @@ asio::awaitable<Result<StartResult>> ExecutionService::start(const std::string& 
     x->started_ms = now;
     x->first_event = std::move(first_event);
     x->fields = std::move(fields);
-    auto& running = express_running_[id];
-    for (const auto& [k, v] : x->fields) {
-      running[k] = v;
-    }
-    running["status"] = kRunning;
+    express_running_[id] = x.get();
     if (!name.empty()) {
       express_names_[{sm->name, name}] = id;
     }
@@ -699,7 +702,7 @@ asio::awaitable<Result<StartResult>> ExecutionService::start(const std::string& 
 
 asio::awaitable<std::optional<Json>> ExecutionService::describe(const std::string& id) {
   if (auto it = express_running_.find(id); it != express_running_.end()) {
-    co_return execution_json(it->second);
+    co_return execution_json(it->second->running_record());
   }
   auto rec = co_await executions_.read_all(id);
   if (rec.empty() || rec.count("status") == 0) {
@@ -715,9 +718,12 @@ asio::awaitable<std::optional<Json>> ExecutionService::wait(const std::string& i
   // finishes by other routers, reading only the status until it changes (the
   // whole record once, at the end).
   std::vector<std::string> fields{"status"};  // (a braced list in the call trips GCC 12's coroutines)
-  auto status = co_await executions_.read(id, fields);
   // (An EXPRESS execution running here has no record yet.)
-  bool running = express_running_.contains(id) || (status && status->front() && *status->front() == kRunning);
+  auto running_now = [&](const auto& status) {
+    return express_running_.contains(id) || (status && status->front() && *status->front() == kRunning);
+  };
+  auto status = co_await executions_.read(id, fields);
+  bool running = running_now(status);
   while (running) {
     auto left = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
@@ -733,7 +739,7 @@ asio::awaitable<std::optional<Json>> ExecutionService::wait(const std::string& i
       break;  // ended here without a record (stopped, timed out): read it
     }
     status = co_await executions_.read(id, fields);
-    running = express_running_.contains(id) || (status && status->front() && *status->front() == kRunning);
+    running = running_now(status);
   }
   co_return co_await describe(id);
 }

@@ -167,9 +167,9 @@ class ExecutionService {
   FinishNotifier notifier_;
   StartAdmission admission_;  // new starts wait while routers are behind on timers
   LocalWorker* local_ = nullptr;
-  /// EXPRESS executions running in this process (their record is written when they end):
-  /// describe() and wait() see them here meanwhile.
-  std::map<std::string, std::map<std::string, std::string>> express_running_;
+  /// EXPRESS executions running in this process (their record is written when they end), owned by
+  /// their express_execution() coroutines: describe(), wait() and stop() see them here meanwhile.
+  std::map<std::string, const ExpressStart*> express_running_;
   std::map<std::pair<std::string, std::string>, std::string> express_names_;  ///< (state machine, name) -> id
 };
 
